@@ -1,0 +1,62 @@
+import type { Host } from "./host.js";
+import { VERSION, COMMIT } from "./build-info.js";
+import { EXIT_CODES, TshupError } from "./core/errors.js";
+import { newReport, type Report } from "./core/report.js";
+import { HELP, parseOptions, type Options } from "./options.js";
+
+/** argv -> command -> exit code: the only place that turns errors into exit codes and output. */
+export async function main(argv: string[], host: Host): Promise<number> {
+  let opts: Options | null = null;
+  let report: Report = newReport(argv.find((a) => !a.startsWith("-")) ?? "install");
+  const wantsJson = argv.includes("--json");
+  try {
+    opts = parseOptions(argv);
+    if (opts.showVersion) {
+      host.stdout.write(`tshup ${VERSION} (${COMMIT})\n`);
+      return 0;
+    }
+    if (opts.help) {
+      host.stdout.write(HELP);
+      return 0;
+    }
+    const { createContext } = await import("./context.js");
+    const ctx = createContext(host, opts);
+    report = ctx.report;
+    const code = await dispatch(ctx);
+    if (opts.json) host.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return code;
+  } catch (err) {
+    return reportFailure(host, err, report, opts?.json ?? wantsJson, opts?.verbose ?? argv.includes("--verbose"));
+  }
+}
+
+async function dispatch(ctx: import("./context.js").Context): Promise<number> {
+  switch (ctx.opts.command) {
+    case "install":
+      return (await import("./commands/install.js")).runInstall(ctx);
+    case "status":
+      return (await import("./commands/status.js")).runStatus(ctx);
+    case "list":
+      return (await import("./commands/list.js")).runList(ctx);
+    case "use":
+      return (await import("./commands/use.js")).runUse(ctx);
+    default:
+      throw new TshupError("usage", `tshup ${ctx.opts.command} is not available in this build`, "run tshup --help");
+  }
+}
+
+function reportFailure(host: Host, err: unknown, report: Report, json: boolean, verbose: boolean): number {
+  const known = err instanceof TshupError;
+  const code = known ? err.code : "internal";
+  const message = known ? err.message : `internal error: ${(err as Error)?.message ?? String(err)}`;
+  const hint = known ? err.hint : "this is a bug in tshup; please report it with the output of the same command run with --verbose";
+  report.ok = false;
+  report.error = { code, message, hint };
+  const failedStep = report.steps.find((s) => s.status === "failed");
+  if (!failedStep) report.steps.push({ step: "error", status: "failed", detail: message });
+  host.stderr.write(`tshup: error: ${message}\n`);
+  if (hint) host.stderr.write(`  hint: ${hint}\n`);
+  if (verbose && err instanceof Error && err.stack) host.stderr.write(`${err.stack}\n`);
+  if (json) host.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  return EXIT_CODES[code];
+}

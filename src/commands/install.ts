@@ -1,0 +1,236 @@
+import path from "node:path";
+import fsp from "node:fs/promises";
+import { pathToFileURL } from "node:url";
+import type { Context } from "../context.js";
+import { envGet } from "../host.js";
+import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
+import { chooseVersion, type Choice } from "../core/choose.js";
+import type { Edition } from "../core/ping.js";
+import { addStep, clusterReport } from "../core/report.js";
+import { usageError, fsError, verificationError } from "../core/errors.js";
+import { acquireLock } from "../io/lock.js";
+import { cleanWorkAreas, commitVersion, listInstalled, newStagingDir, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
+import { downloadVerified, fetchSidecar, removePartial } from "../io/download.js";
+import { extractZip, streamingTarGzExtractor, type Extracted } from "../io/extract.js";
+import { checkTshVersion } from "../io/spawn.js";
+import { mkdirp } from "../io/fsx.js";
+import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
+import { printSummary } from "../ui/summary.js";
+
+export const DEFAULT_CDN = "https://cdn.teleport.dev";
+
+export interface Target {
+  version: string;
+  edition: Edition;
+  fips: boolean;
+  id: string;
+  artifact: string;
+  kind: "tar.gz" | "zip" | "pkg";
+  choice: Choice;
+}
+
+/** The version, edition and artifact every cluster accepts, from the proxies' answers and the flags. */
+export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: VersionRecord | null): Target {
+  const { opts, host } = ctx;
+  const choice = chooseVersion({ clusters, pin: opts.version, force: opts.force, match: "exact", active: active?.version ?? null });
+  let edition: Edition = opts.edition === "auto" ? (clusters.some((c) => c.edition === "ent") ? "ent" : "community") : opts.edition;
+  let fips = opts.edition !== "community" && clusters.some((c) => c.fips);
+  if (host.platform === "win32") {
+    // Teleport ships one Windows client; it serves enterprise clusters too.
+    edition = "community";
+    fips = false;
+  }
+  if (host.platform === "darwin" && fips) fips = false;
+  let candidates;
+  try {
+    candidates = artifactCandidates({ version: choice.version, platform: host.platform, arch: host.arch, edition, fips });
+  } catch (err) {
+    throw usageError((err as Error).message, "tshup supports Linux (x64, arm64, arm, 386), macOS and Windows x64");
+  }
+  const first = candidates[0]!;
+  return { version: choice.version, edition, fips, id: versionId(choice.version, edition, fips), artifact: first.name, kind: first.kind, choice };
+}
+
+/** --cdn-url, TELEPORT_CDN_BASE_URL, or the public CDN; a plain directory is a file:// mirror. */
+export function cdnBase(ctx: Context): string {
+  const raw = ctx.opts.cdnUrl ?? envGet(ctx.host, "TELEPORT_CDN_BASE_URL") ?? DEFAULT_CDN;
+  if (/^(https?|file):\/\//i.test(raw)) return raw.replace(/\/+$/, "");
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw usageError(`--cdn-url ${raw}: only https://, http://, file:// or a directory`, "e.g. --cdn-url https://mirror.example.org/teleport");
+  return pathToFileURL(path.resolve(raw)).href.replace(/\/+$/, "");
+}
+
+function hasTools(record: VersionRecord, tools: readonly Tool[]): boolean {
+  return tools.every((t) => Boolean(record.tools[t]));
+}
+
+export async function runInstall(ctx: Context): Promise<number> {
+  const { opts, layout, platform, report, feedback, host } = ctx;
+  const proxies = await resolveProxies(ctx);
+  const clusters = await queryClusters(ctx, proxies);
+  report.paths = { root: layout.root, bin_dir: layout.binDir, tsh: path.join(layout.binDir, platform.binName("tsh")) };
+
+  const before = await installedAndActive(ctx);
+  report.previous = before.active?.version ?? null;
+  report.version = report.previous;
+  const target = resolveTarget(ctx, clusters, before.active);
+  for (const name of target.choice.outside) feedback.warn(`tsh ${target.version} lies outside the window of ${name} (--force)`);
+  if (target.kind !== "tar.gz" && target.kind !== "zip") {
+    throw usageError(`tshup cannot install ${target.artifact}`, "use a version that has a tarball or zip");
+  }
+  const base = cdnBase(ctx);
+
+  if (opts.dryRun) return dryRun(ctx, clusters, target, before);
+
+  await mkdirp(layout.root);
+  const lock = await acquireLock(layout.lockPath, {
+    pid: host.pid,
+    timeoutMs: lockTimeoutMs(ctx),
+    onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${layout.root}`),
+  });
+  try {
+    await cleanWorkAreas(layout);
+    // Another run may have finished the job while we waited for the lock.
+    const now = await installedAndActive(ctx);
+    let record = now.installed.find((r) => r.id === target.id && hasTools(r, opts.tools)) ?? null;
+    if (record && !opts.force) {
+      addStep(report, "download", "skipped", `tsh ${target.version} is already installed`);
+    } else {
+      record = await installVersion(ctx, target, base);
+    }
+    if (now.activeId !== record.id || opts.force) {
+      await platform.activate(layout, record);
+      addStep(report, "activate", "done", `tsh ${record.version} is now the active tsh${now.active ? ` (was ${now.active.version})` : ""}`);
+    } else {
+      addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
+    }
+    report.version = record.version;
+
+    const state = await readState(layout);
+    if (opts.modifyPath) {
+      const outcome = await platform.addToPath(layout, { dryRun: false });
+      state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
+      addStep(report, "path", outcome.changed ? "done" : "skipped", outcome.changed ? `added ${layout.binDir} to PATH (${outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file).join(", ")})` : `${layout.binDir} is already on PATH`);
+      for (const n of outcome.notes) feedback.warn(n);
+      report.path_files = outcome.edits;
+    } else {
+      addStep(report, "path", "skipped", "--no-modify-path");
+    }
+
+    const removed = await pruneVersions(layout, opts.keep, record.id);
+    addStep(report, "prune", removed.length > 0 ? "done" : "skipped", removed.length > 0 ? `removed ${removed.join(", ")} (--keep ${opts.keep})` : `nothing beyond --keep ${opts.keep}`);
+    await cleanWorkAreas(layout).catch(() => {});
+
+    state.proxies = proxies.map((p) => p.addr);
+    await writeState(layout, state);
+  } finally {
+    await lock.release();
+  }
+  report.clusters = clusters.map((c) => clusterReport(c, report.version));
+  printSummary(ctx, clusters);
+  return 0;
+}
+
+function lockTimeoutMs(ctx: Context): number {
+  const s = Number(envGet(ctx.host, "TSHUP_LOCK_TIMEOUT") ?? "");
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 10 * 60 * 1000;
+}
+
+export async function installedAndActive(ctx: Context): Promise<{ installed: VersionRecord[]; activeId: string | null; active: VersionRecord | null }> {
+  const installed = await listInstalled(ctx.layout);
+  const activeId = await ctx.platform.readActiveId(ctx.layout);
+  return { installed, activeId, active: installed.find((r) => r.id === activeId) ?? null };
+}
+
+/** Downloads, verifies, runs once and moves into versions/<id>: nothing is runnable before the hash matched. */
+async function installVersion(ctx: Context, target: Target, base: string): Promise<VersionRecord> {
+  const { layout, opts, report, feedback, host } = ctx;
+  const url = `${base}/${target.artifact}`;
+  const sha256 = await fetchSidecar(ctx.http, `${url}.sha256`);
+  await mkdirp(layout.downloadsDir);
+  const partialPath = path.join(layout.downloadsDir, `${target.artifact}.partial`);
+  let staging = "";
+  const bar = feedback.progress(`Downloading ${target.artifact}`);
+  let extracted: Extracted;
+  try {
+    const { extractor } = await downloadVerified(ctx.http, {
+      url,
+      name: target.artifact,
+      sha256,
+      partialPath,
+      retries: 4,
+      now: host.now,
+      onProgress: (p) => bar.update(p.received, p.total),
+      newExtractor:
+        target.kind === "tar.gz"
+          ? async () => {
+              staging = await newStagingDir(layout, target.id);
+              return streamingTarGzExtractor(staging, opts.tools, target.artifact);
+            }
+          : null,
+    });
+    bar.done();
+    if (extractor) {
+      extracted = await extractor.done;
+    } else {
+      staging = await newStagingDir(layout, target.id);
+      extracted = await extractZip(partialPath, staging, opts.tools, target.artifact);
+    }
+  } catch (err) {
+    bar.done();
+    throw err;
+  }
+  addStep(report, "download", "done", `${url} (sha256 ${sha256})`);
+
+  for (const tool of opts.tools) {
+    if (!extracted.tools[tool]) {
+      throw verificationError(`${target.artifact} holds no ${tool}`, "the archive is not a Teleport release; check --cdn-url and the version");
+    }
+  }
+  // Only now, with the whole archive verified, do the files become executable.
+  for (const [rel, mode] of extracted.modes) {
+    const file = path.join(staging, ...rel.split("/"));
+    try {
+      await fsp.chmod(file, mode | 0o400);
+    } catch (err) {
+      throw fsError(err, "set the mode of", file);
+    }
+  }
+  addStep(report, "verify", "done", `sha256 matched ${target.artifact}`);
+  await checkTshVersion(host, path.join(staging, ...extracted.tools.tsh!.split("/")), target.version, target.artifact);
+
+  const record: VersionRecord = {
+    id: target.id,
+    version: target.version,
+    edition: target.edition,
+    fips: target.fips,
+    tools: extracted.tools,
+    artifact: target.artifact,
+    sha256,
+    installedAt: new Date(host.now()).toISOString(),
+  };
+  await commitVersion(layout, staging, record);
+  await removePartial(partialPath);
+  addStep(report, "install", "done", `tsh ${target.version} in ${path.join(layout.versionsDir, target.id)}`);
+  return record;
+}
+
+async function dryRun(ctx: Context, clusters: QueriedCluster[], target: Target, before: { installed: VersionRecord[]; activeId: string | null }): Promise<number> {
+  const { report, layout, platform, opts } = ctx;
+  const have = before.installed.find((r) => r.id === target.id && hasTools(r, opts.tools));
+  const install = !have || opts.force;
+  const activate = before.activeId !== target.id || opts.force;
+  addStep(report, "download", "skipped", install ? `would download ${target.artifact}` : `tsh ${target.version} is already installed`);
+  addStep(report, "activate", "skipped", activate ? `would make tsh ${target.version} active` : `tsh ${target.version} is already active`);
+  let pathChange = false;
+  if (opts.modifyPath) {
+    const outcome = await platform.addToPath(layout, { dryRun: true });
+    pathChange = outcome.changed;
+    addStep(report, "path", "skipped", pathChange ? `would add ${layout.binDir} to PATH` : `${layout.binDir} is already on PATH`);
+  }
+  const wouldChange = install || activate || pathChange;
+  report.dry_run = true;
+  report.would_change = wouldChange;
+  report.clusters = clusters.map((c) => clusterReport(c, report.version));
+  printSummary(ctx, clusters);
+  return wouldChange ? 3 : 0;
+}

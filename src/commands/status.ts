@@ -1,0 +1,34 @@
+import path from "node:path";
+import type { Context } from "../context.js";
+import { actionFor } from "../core/choose.js";
+import { clusterReport } from "../core/report.js";
+import { readState } from "../io/store.js";
+import { queryClusters, resolveProxies } from "./clusters.js";
+import { installedAndActive, resolveTarget } from "./install.js";
+
+/** Compares what is installed with what each proxy wants; changes nothing. Exit 3: something to do. */
+export async function runStatus(ctx: Context): Promise<number> {
+  const { report, layout, platform, opts, host } = ctx;
+  const state = await readState(layout);
+  const proxies = await resolveProxies(ctx, state.proxies);
+  const clusters = await queryClusters(ctx, proxies);
+  const { installed, activeId, active } = await installedAndActive(ctx);
+  const target = resolveTarget(ctx, clusters, active);
+  report.paths = { root: layout.root, bin_dir: layout.binDir, tsh: path.join(layout.binDir, platform.binName("tsh")) };
+  report.version = active?.version ?? null;
+  report.previous = report.version;
+  report.installed = installed.map((r) => r.version);
+  report.clusters = clusters.map((c) => clusterReport(c, report.version));
+  report.target = target.version;
+  report.action = actionFor(active?.version ?? null, target.version, activeId === target.id);
+  const pending = report.action !== "none";
+  if (!opts.json && !opts.quiet) {
+    const out = (s: string) => host.stdout.write(`${s}\n`);
+    out(`active:  ${active ? `tsh ${active.version}${active.id !== active.version ? ` (${active.id})` : ""}` : "none"}`);
+    for (const c of report.clusters) {
+      out(`cluster: ${c.cluster || c.proxy} (${c.proxy}) runs ${c.server_version}, wants ${c.target}: ${c.compatible ? "compatible" : "NOT compatible"}`);
+    }
+    out(pending ? `action:  ${report.action} to ${target.version} (run tshup)` : "action:  none, up to date");
+  }
+  return pending ? 3 : 0;
+}

@@ -1,0 +1,41 @@
+import path from "node:path";
+import type { Host } from "./host.js";
+import { envGet } from "./host.js";
+import type { Options } from "./options.js";
+import { createFeedback, type Feedback } from "./ui/feedback.js";
+import { defaultRoot, layoutFor, pathFor, type Layout } from "./core/layout.js";
+import { newReport, type Report } from "./core/report.js";
+import { Http } from "./io/http.js";
+import type { PlatformStrategy } from "./platform/types.js";
+import { posixStrategy } from "./platform/posix.js";
+import { win32Strategy } from "./platform/win32.js";
+
+/** What a command runs with: built once from the host and the options, passed down explicitly. */
+export interface Context {
+  host: Host;
+  opts: Options;
+  feedback: Feedback;
+  layout: Layout;
+  platform: PlatformStrategy;
+  report: Report;
+  http: Http;
+  /** TELEPORT_HOME, default ~/.tsh: where tsh keeps profiles and keys. */
+  teleportHome: string;
+}
+
+export function createContext(host: Host, opts: Options): Context {
+  const p = pathFor(host);
+  const root = opts.prefix ? p.resolve(opts.prefix) : defaultRoot(host);
+  const layout = layoutFor(root, p as typeof path);
+  const teleportHomeEnv = envGet(host, "TELEPORT_HOME");
+  return {
+    host,
+    opts,
+    feedback: createFeedback(host, { json: opts.json, quiet: opts.quiet, verbose: opts.verbose }),
+    layout,
+    platform: host.platform === "win32" ? win32Strategy(host) : posixStrategy(host),
+    report: newReport(opts.command),
+    http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4 }),
+    teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),
+  };
+}

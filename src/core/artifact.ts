@@ -1,0 +1,71 @@
+import type { Edition } from "./ping.js";
+import { major, compareVersions } from "./version.js";
+import type { PlatformName } from "../host.js";
+
+export type ArchiveKind = "tar.gz" | "zip" | "pkg";
+export type Tool = "tsh" | "tctl";
+
+export interface ArtifactRequest {
+  version: string;
+  platform: PlatformName;
+  /** Node's arch name: x64, arm64, arm, ia32. */
+  arch: string;
+  edition: Edition;
+  fips: boolean;
+}
+
+export interface Artifact {
+  name: string;
+  kind: ArchiveKind;
+}
+
+const LINUX_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" };
+
+/**
+ * The artifacts that carry tsh for one platform, best first. Only the first is installable by
+ * tshup today; macOS packages follow as the documented fallbacks.
+ */
+export function artifactCandidates(req: ArtifactRequest): Artifact[] {
+  const v = req.version;
+  const ent = req.edition === "ent" || req.fips ? "-ent" : "";
+  switch (req.platform) {
+    case "linux": {
+      const arch = LINUX_ARCH[req.arch];
+      if (!arch) throw new Error(`no Teleport build for linux-${req.arch}`);
+      return [{ name: `teleport${ent}-v${v}-linux-${arch}${req.fips ? "-fips" : ""}-bin.tar.gz`, kind: "tar.gz" }];
+    }
+    case "darwin": {
+      if (req.fips) throw new Error("Teleport publishes no FIPS build for macOS");
+      const list: Artifact[] = [{ name: `teleport${ent}-v${v}-darwin-universal-bin.tar.gz`, kind: "tar.gz" }];
+      if (hasToolsPkg(v)) list.push({ name: `teleport-tools-${v}.pkg`, kind: "pkg" });
+      list.push({ name: `teleport${ent}-${v}.pkg`, kind: "pkg" });
+      if (major(v) < 17) list.push({ name: `tsh-${v}.pkg`, kind: "pkg" });
+      return list;
+    }
+    case "win32": {
+      if (req.arch !== "x64") throw new Error(`no Teleport build for windows-${req.arch}`);
+      if (req.fips) throw new Error("Teleport publishes no FIPS build for Windows");
+      // Windows builds are community only; the client works with enterprise clusters.
+      return [{ name: `teleport-v${v}-windows-amd64-bin.zip`, kind: "zip" }];
+    }
+  }
+}
+
+function hasToolsPkg(v: string): boolean {
+  const m = major(v);
+  if (m >= 19) return true;
+  if (m === 18) return compareVersions(v, "18.1.5") >= 0;
+  if (m === 17) return compareVersions(v, "17.7.2") >= 0;
+  return false;
+}
+
+/** Directory name of one installed version: the edition shows, so ent and community sit side by side. */
+export function versionId(version: string, edition: Edition, fips: boolean): string {
+  return `${version}${fips ? "-ent-fips" : edition === "ent" ? "-ent" : ""}`;
+}
+
+/** A sidecar's first whitespace-separated token is the hex SHA-256 (one or two spaces follow). */
+export function parseSidecar(text: string): string | null {
+  const token = text.trim().split(/\s+/, 1)[0] ?? "";
+  return /^[0-9a-fA-F]{64}$/.test(token) ? token.toLowerCase() : null;
+}

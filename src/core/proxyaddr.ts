@@ -1,0 +1,61 @@
+import { usageError } from "./errors.js";
+
+export interface ProxyAddress {
+  host: string;
+  port: number;
+  /** "host:port", the form tsh and the JSON report use. */
+  addr: string;
+  /** Base URL for the web API. */
+  url: string;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+export function isValidHost(host: string): boolean {
+  return HOSTNAME.test(host) || IPV4.test(host) || /^[0-9a-fA-F:]+$/.test(host);
+}
+
+/** Accepts `host`, `host:port`, `https://host[:port][/]`; default port 443. */
+export function parseProxyAddress(input: string): ProxyAddress {
+  const raw = input.trim();
+  const bad = (why: string) =>
+    usageError(`invalid proxy address "${input}": ${why}`, "use host, host:port or https://host:port, e.g. teleport.example.com:443");
+  if (!raw) throw bad("it is empty");
+  let hostPart = raw;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw bad("not a URL");
+    }
+    if (u.protocol !== "https:") throw bad(`the proxy speaks https, not ${u.protocol.replace(":", "")}`);
+    if (u.username || u.password || u.search || u.hash || (u.pathname && u.pathname !== "/")) {
+      throw bad("give only the scheme, host and port");
+    }
+    hostPart = u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } else if (/[/?#@\s]/.test(raw)) {
+    throw bad("it contains characters a host name cannot have");
+  }
+  let host = hostPart;
+  let port = 443;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(hostPart);
+  if (bracketed) {
+    host = bracketed[1]!;
+    if (bracketed[2]) port = Number(bracketed[2]);
+  } else {
+    const m = /^([^:]+):(\d+)$/.exec(hostPart);
+    if (m) {
+      host = m[1]!;
+      port = Number(m[2]);
+    } else if (hostPart.includes(":") && !/^[0-9a-fA-F:]+$/.test(hostPart)) {
+      throw bad("the port must be a number");
+    }
+  }
+  host = host.toLowerCase().replace(/\.$/, "");
+  if (!isValidHost(host)) throw bad(`"${host}" is not a host name`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port ${port} is out of range`);
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return { host, port, addr: `${urlHost}:${port}`, url: `https://${urlHost}:${port}` };
+}

@@ -1,0 +1,57 @@
+import type { ErrorCode } from "./errors.js";
+import type { ClusterInfo } from "./ping.js";
+import { inWindow } from "./version.js";
+
+export type StepStatus = "done" | "skipped" | "failed";
+
+export interface StepRecord {
+  step: string;
+  status: StepStatus;
+  detail: string;
+}
+
+export interface ClusterReport {
+  proxy: string;
+  cluster: string;
+  server_version: string;
+  min_client_version: string | null;
+  target: string;
+  compatible: boolean;
+}
+
+/** SPEC section 5: the one document every command produces, printed as JSON or as text. */
+export interface Report {
+  command: string;
+  ok: boolean;
+  changed: boolean;
+  version: string | null;
+  previous: string | null;
+  clusters: ClusterReport[];
+  paths: { root: string; bin_dir: string; tsh: string } | null;
+  steps: StepRecord[];
+  error: { code: ErrorCode; message: string; hint: string } | null;
+  action?: "none" | "install" | "upgrade" | "downgrade";
+  installed?: string[];
+  [extra: string]: unknown;
+}
+
+export function newReport(command: string): Report {
+  return { command, ok: true, changed: false, version: null, previous: null, clusters: [], paths: null, steps: [], error: null };
+}
+
+export function addStep(report: Report, step: string, status: StepStatus, detail: string): void {
+  report.steps.push({ step, status, detail });
+  if (status === "done") report.changed = true;
+}
+
+/** `compatible` says whether the version tshup leaves active lies in the cluster's window. */
+export function clusterReport(c: ClusterInfo, active: string | null): ClusterReport {
+  return {
+    proxy: c.proxy,
+    cluster: c.cluster,
+    server_version: c.serverVersion,
+    min_client_version: c.minClientVersion,
+    target: c.target,
+    compatible: active !== null && inWindow(active, c.window),
+  };
+}

@@ -1,0 +1,45 @@
+import semver from "semver";
+
+/** Strict X.Y.Z[-pre][+build], no leading "v": versions come from the network and end up in URLs and paths. */
+const STRICT_SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
+export function isStrictVersion(value: unknown): value is string {
+  return typeof value === "string" && value.length <= 64 && STRICT_SEMVER.test(value);
+}
+
+export const major = (v: string): number => semver.major(v);
+export const compareVersions = (a: string, b: string): number => semver.compare(a, b);
+
+/** The versions a cluster accepts: >= min_client_version and no newer major than the server's. */
+export interface VersionWindow {
+  min: string;
+  maxMajor: number;
+}
+
+export function windowFor(serverVersion: string, minClientVersion: string | null): VersionWindow {
+  const maxMajor = major(serverVersion);
+  // Servers without min_client_version still refuse clients two majors behind.
+  const min = minClientVersion ?? `${Math.max(0, maxMajor - 1)}.0.0-aa`;
+  return { min, maxMajor };
+}
+
+export function inWindow(version: string, w: VersionWindow): boolean {
+  return compareVersions(version, w.min) >= 0 && major(version) <= w.maxMajor;
+}
+
+/** "16.x or 17.x" style, for messages. */
+export function describeWindow(w: VersionWindow): string {
+  const lowMajor = major(w.min);
+  const majors = [];
+  for (let m = lowMajor; m <= w.maxMajor; m++) majors.push(`${m}.x`);
+  const floor = w.min.endsWith(".0.0-aa") || /^\d+\.0\.0$/.test(w.min) ? "" : ` (at least ${w.min})`;
+  return `${majors.join(" or ")}${floor}`;
+}
+
+/** Parses `tsh version` output: "Teleport v17.5.1 git:v17.5.1-0-gabc go1.23.8", old builds lack the space before git:. */
+export function parseTshVersionOutput(output: string): string | null {
+  const m = /Teleport v(\S+?)\s*git/.exec(output);
+  if (!m) return null;
+  return isStrictVersion(m[1]) ? m[1] : null;
+}

@@ -1,0 +1,48 @@
+import os from "node:os";
+
+export type PlatformName = "linux" | "darwin" | "win32";
+
+/**
+ * Everything tshup reads from the world, captured once at start so the rest of the code takes it as
+ * an argument and tests can hand in their own.
+ */
+export interface Host {
+  platform: PlatformName;
+  /** Node's arch name: x64, arm64, arm, ia32. */
+  arch: string;
+  env: Readonly<Record<string, string | undefined>>;
+  home: string;
+  tmpdir: string;
+  pid: number;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stdinIsTTY: boolean;
+  now(): number;
+}
+
+export function realHost(): Host {
+  const platform = process.platform;
+  if (platform !== "linux" && platform !== "darwin" && platform !== "win32") {
+    throw new Error(`tshup does not support ${platform}; it runs on Linux, macOS and Windows`);
+  }
+  return {
+    platform,
+    arch: process.arch,
+    env: { ...process.env },
+    home: os.homedir(),
+    tmpdir: os.tmpdir(),
+    pid: process.pid,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    now: () => Date.now(),
+  };
+}
+
+/** Case-insensitive on Windows, where the environment is. */
+export function envGet(host: Host, name: string): string | undefined {
+  const direct = host.env[name];
+  if (direct !== undefined || host.platform !== "win32") return direct;
+  const key = Object.keys(host.env).find((k) => k.toUpperCase() === name.toUpperCase());
+  return key === undefined ? undefined : host.env[key];
+}

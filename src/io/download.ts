@@ -1,0 +1,205 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import { once } from "node:events";
+import type { Http } from "./http.js";
+import type { StreamingExtractor } from "./extract.js";
+import { networkError, verificationError, fsError, TshupError } from "../core/errors.js";
+import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
+import { parseSidecar } from "../core/artifact.js";
+
+export interface Progress {
+  received: number;
+  total: number | null;
+}
+
+export interface DownloadJob {
+  url: string;
+  name: string;
+  sha256: string;
+  /** Bytes land here while they stream; kept on failure so the next run resumes with Range. */
+  partialPath: string;
+  /** A fresh extractor for a (re)start from byte 0; null to only download (zip). */
+  newExtractor: (() => Promise<StreamingExtractor>) | null;
+  onProgress?: (p: Progress) => void;
+  retries: number;
+  now: () => number;
+}
+
+class RestartFromZero extends Error {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const header = (h: Record<string, string | string[] | undefined>, name: string) => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** Fetches `<artifact>.sha256` and returns its hex digest; the sidecar is mandatory. */
+export async function fetchSidecar(http: Http, url: string): Promise<string> {
+  const res = await http.get(url, { maxBytes: 64 * 1024 });
+  if (res.status === 404) {
+    throw verificationError(`no checksum published at ${url}`, "tshup installs nothing it cannot verify; pin the sha256 in a manifest or use a mirror that serves .sha256 files");
+  }
+  if (res.status !== 200) throw networkError(`${url} answered HTTP ${res.status}`, "try again later, or check --cdn-url");
+  const hex = parseSidecar(res.body.toString("utf8"));
+  if (!hex) throw verificationError(`${url} is not a SHA-256 checksum file`, "check --cdn-url: the mirror must serve the CDN's .sha256 files as they are");
+  return hex;
+}
+
+/**
+ * Streams an artifact into its .partial file, hashing and (for tarballs) extracting as the bytes
+ * arrive; resumes with Range after a dropped connection or a killed run. The caller only makes
+ * anything runnable after this returns, that is after the whole archive's hash matched.
+ */
+export async function downloadVerified(http: Http, job: DownloadJob): Promise<{ extractor: StreamingExtractor | null }> {
+  for (let fresh = 0; ; fresh++) {
+    try {
+      return await attemptDownload(http, job);
+    } catch (err) {
+      // A server that ignored our Range, or a partial file that turned out to be bad: start over once.
+      if ((err instanceof RestartFromZero || (err instanceof TshupError && err.code === "verification" && (err as { fromPartial?: boolean }).fromPartial)) && fresh === 0) {
+        await removePartial(job.partialPath);
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extractor: StreamingExtractor | null }> {
+  const hash = crypto.createHash("sha256");
+  const extractor = job.newExtractor ? await job.newExtractor() : null;
+  let extractorError: unknown = null;
+  extractor?.done.catch((err) => (extractorError = err));
+
+  const feed = async (chunk: Buffer) => {
+    hash.update(chunk);
+    if (!extractor) return;
+    if (extractorError) throw extractorError;
+    if (!extractor.input.write(chunk)) {
+      await Promise.race([once(extractor.input, "drain"), extractor.done]);
+    }
+  };
+
+  await discardForeignPartial(job);
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(job.partialPath, "a+");
+    await fsp.writeFile(`${job.partialPath}.json`, JSON.stringify({ url: job.url, sha256: job.sha256 }));
+  } catch (err) {
+    throw fsError(err, "open", job.partialPath);
+  }
+  let offset = 0;
+  const resumed = (await fh.stat()).size;
+  try {
+    if (resumed > 0) {
+      for await (const chunk of fs.createReadStream(job.partialPath, { end: resumed - 1 })) {
+        await feed(chunk as Buffer);
+        offset += (chunk as Buffer).length;
+      }
+    }
+    let total: number | null = null;
+    for (let attempt = 0, complete = false; !complete; attempt++) {
+      const retryOr = async (err: Error, retryAfter?: string) => {
+        if (attempt >= job.retries) throw err;
+        await sleep(retryDelayMs(attempt, retryAfter, Math.random(), job.now()));
+      };
+      let res;
+      try {
+        res = await http.open(job.url, { offset });
+      } catch (err) {
+        if (!isRetryableError((err as { retryCode?: string }).retryCode)) throw err;
+        await retryOr(err as Error);
+        continue;
+      }
+      if (res.status === 416 && offset > 0) {
+        res.stream.destroy();
+        break; // we already hold every byte; the hash decides
+      }
+      if (res.status === 404) {
+        res.stream.destroy();
+        throw networkError(`artifact not found: ${job.url} (HTTP 404)`, "check the version, the edition and --cdn-url; a mirror must hold this artifact");
+      }
+      if (res.status !== 200 && res.status !== 206) {
+        res.stream.destroy();
+        const err = networkError(`downloading ${job.url} failed: HTTP ${res.status}`, "try again later, or use a mirror with --cdn-url");
+        if (!isRetryableStatus(res.status)) throw err;
+        await retryOr(err, header(res.headers, "retry-after"));
+        continue;
+      }
+      if (offset > 0 && (res.status === 200 || !contentRangeStartsAt(header(res.headers, "content-range"), offset))) {
+        res.stream.destroy();
+        throw new RestartFromZero();
+      }
+      total = res.length === null ? null : offset + res.length;
+      job.onProgress?.({ received: offset, total });
+      try {
+        for await (const chunk of res.stream) {
+          const buf = chunk as Buffer;
+          await fh.write(buf);
+          await feed(buf);
+          offset += buf.length;
+          job.onProgress?.({ received: offset, total });
+        }
+        if (total !== null && offset < total) {
+          throw Object.assign(new Error(`connection closed after ${offset} of ${total} bytes`), { retryCode: "ETRUNCATED" });
+        }
+        complete = true;
+      } catch (err) {
+        res.stream.destroy();
+        if (extractorError) throw extractorError;
+        if (err instanceof TshupError && err.code !== "network") throw err;
+        const code = (err as { retryCode?: string; code?: string }).retryCode ?? (err as { code?: string }).code;
+        const wrapped = networkError(`downloading ${job.url} was cut off after ${offset} bytes: ${(err as Error).message}`, "run tshup again; it resumes where it stopped");
+        if (!isRetryableError(code) && !/premature|aborted|socket|closed/i.test(String((err as Error).message))) throw wrapped;
+        await retryOr(wrapped);
+      }
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+
+  if (extractor) {
+    extractor.input.end();
+    try {
+      await extractor.done;
+    } catch (err) {
+      // Bytes kept from an earlier run may be what broke it: the caller retries once from zero.
+      if (resumed > 0 && err instanceof TshupError) Object.assign(err, { fromPartial: true });
+      throw err;
+    }
+  }
+  const actual = hash.digest("hex");
+  if (actual !== job.sha256) {
+    await removePartial(job.partialPath);
+    const err = verificationError(
+      `checksum mismatch for ${job.name}: expected ${job.sha256}, got ${actual}`,
+      "the download was damaged or the server's file differs from its checksum; nothing was installed. Run tshup again; if it persists, report it to whoever runs the CDN or mirror",
+    );
+    if (resumed > 0) Object.assign(err, { fromPartial: true });
+    throw err;
+  }
+  return { extractor };
+}
+
+function contentRangeStartsAt(value: string | undefined, offset: number): boolean {
+  const m = value ? /^bytes (\d+)-/.exec(value) : null;
+  return m !== null && Number(m[1]) === offset;
+}
+
+export async function removePartial(partialPath: string): Promise<void> {
+  await fsp.rm(partialPath, { force: true });
+  await fsp.rm(`${partialPath}.json`, { force: true });
+}
+
+/** A partial file only resumes the same artifact with the same checksum; anything else starts over. */
+async function discardForeignPartial(job: DownloadJob): Promise<void> {
+  let meta: { url?: string; sha256?: string } = {};
+  try {
+    meta = JSON.parse(await fsp.readFile(`${job.partialPath}.json`, "utf8"));
+  } catch {
+    // No record of what it was: it cannot be trusted to continue.
+  }
+  if (meta.url !== job.url || meta.sha256 !== job.sha256) await removePartial(job.partialPath);
+}

@@ -1,0 +1,229 @@
+import fs from "node:fs";
+import tls from "node:tls";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import got, { type Agents, type Response } from "got";
+import { HttpProxyAgent, HttpsProxyAgent } from "hpagent";
+import type { Host } from "../host.js";
+import { envGet } from "../host.js";
+import { networkError, usageError } from "../core/errors.js";
+import { proxyForUrl } from "../core/proxyenv.js";
+import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
+
+export interface HttpSettings {
+  host: Host;
+  caFile: string | null;
+  timeoutMs: number;
+  retries: number;
+}
+
+export interface BufferedResponse {
+  url: string;
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface StreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Bytes still to come in this response, when known. */
+  length: number | null;
+  stream: Readable;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const header = (h: Record<string, string | string[] | undefined>, name: string) => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** The one way tshup talks to the network: trust, proxies, timeouts and the retry rule live here. */
+export class Http {
+  private readonly ca: string[] | undefined;
+  private readonly agentCache = new Map<string, Agents>();
+
+  constructor(private readonly settings: HttpSettings) {
+    this.ca = trustedCAs(settings);
+  }
+
+  /** GET with retries; returns the last answer (even an error status) once retries are spent. */
+  async get(url: string, opts: { insecure?: boolean; maxBytes?: number } = {}): Promise<BufferedResponse> {
+    return this.withRetries(url, async () => {
+      const res = await this.open(url, { insecure: opts.insecure ?? false, offset: 0, decompress: true });
+      const body = await readAll(res.stream, opts.maxBytes ?? 4 * 1024 * 1024, url);
+      return { url, status: res.status, headers: res.headers, body };
+    });
+  }
+
+  /** Opens one streaming GET (from `offset` with a Range request); the caller decides on retries. */
+  async open(url: string, opts: { offset: number; insecure?: boolean; decompress?: boolean }): Promise<StreamResponse> {
+    if (url.startsWith("file:")) return openFile(url, opts.offset);
+    const target = new URL(url);
+    const proxy = proxyForUrl(target, (n) => envGet(this.settings.host, n));
+    const stream = got.stream(url, {
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      decompress: opts.decompress ?? false,
+      followRedirect: true,
+      timeout: { connect: this.settings.timeoutMs, secureConnect: this.settings.timeoutMs, response: this.settings.timeoutMs, socket: this.settings.timeoutMs },
+      headers: {
+        "user-agent": "tshup",
+        ...(opts.offset > 0 ? { range: `bytes=${opts.offset}-` } : {}),
+      },
+      https: { certificateAuthority: this.ca, rejectUnauthorized: !opts.insecure },
+      agent: proxy ? this.proxyAgents(proxy, opts.insecure ?? false) : undefined,
+    });
+    let response: Response;
+    try {
+      response = await new Promise<Response>((resolve, reject) => {
+        stream.once("response", resolve);
+        stream.once("error", reject);
+      });
+    } catch (err) {
+      stream.destroy();
+      throw describeRequestError(err, url, proxy);
+    }
+    const len = Number(header(response.headers, "content-length"));
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      length: Number.isFinite(len) && header(response.headers, "content-length") !== undefined ? len : null,
+      stream: stream as unknown as Readable,
+    };
+  }
+
+  /** Runs `attempt` until it gives a final answer: retryable statuses and errors are tried again. */
+  async withRetries<T extends { status: number; headers: Record<string, string | string[] | undefined> }>(
+    url: string,
+    attempt: (n: number) => Promise<T>,
+  ): Promise<T> {
+    for (let n = 0; ; n++) {
+      let result: T;
+      try {
+        result = await attempt(n);
+      } catch (err) {
+        const code = (err as { retryCode?: string }).retryCode;
+        if (n >= this.settings.retries || !isRetryableError(code)) throw err;
+        await sleep(retryDelayMs(n, undefined, Math.random(), this.settings.host.now()));
+        continue;
+      }
+      if (!isRetryableStatus(result.status) || n >= this.settings.retries) return result;
+      await sleep(retryDelayMs(n, header(result.headers, "retry-after"), Math.random(), this.settings.host.now()));
+    }
+  }
+
+  private proxyAgents(proxy: string, insecure: boolean): Agents {
+    const key = `${proxy}|${insecure}`;
+    let agents = this.agentCache.get(key);
+    if (!agents) {
+      const common = { proxy, keepAlive: false, timeout: this.settings.timeoutMs } as const;
+      agents = {
+        http: new HttpProxyAgent(common),
+        https: new HttpsProxyAgent({ ...common, ca: this.ca, rejectUnauthorized: !insecure }),
+      };
+      this.agentCache.set(key, agents);
+    }
+    return agents;
+  }
+}
+
+/**
+ * Node's default store already holds NODE_EXTRA_CA_CERTS, but passing any `ca` replaces the whole
+ * store, so with --ca-file the list is rebuilt: bundled roots, the extra file, then --ca-file.
+ */
+function trustedCAs(settings: HttpSettings): string[] | undefined {
+  if (!settings.caFile) return undefined;
+  const list = [...tls.rootCertificates];
+  const extra = envGet(settings.host, "NODE_EXTRA_CA_CERTS");
+  if (extra) list.push(...readPem(extra, "NODE_EXTRA_CA_CERTS"));
+  list.push(...readPem(settings.caFile, "--ca-file"));
+  return list;
+}
+
+function readPem(file: string, source: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw usageError(`cannot read ${source} ${file}: ${(err as Error).message}`, "give a readable PEM file of CA certificates");
+  }
+  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!certs) throw usageError(`${source} ${file} holds no PEM certificate`, "give a file with -----BEGIN CERTIFICATE----- blocks");
+  return certs;
+}
+
+async function readAll(stream: Readable, maxBytes: number, url: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) {
+        stream.destroy();
+        throw networkError(`${url} sent more than ${maxBytes} bytes where a small answer was expected`, "check the URL");
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code === "network") throw err;
+    throw describeRequestError(err, url, null);
+  }
+  return Buffer.concat(chunks);
+}
+
+function openFile(url: string, offset: number): StreamResponse {
+  const file = fileURLToPath(url);
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return { status: 404, headers: {}, length: 0, stream: Readable.from([]) };
+  }
+  const start = Math.min(offset, size);
+  return {
+    status: offset > 0 ? 206 : 200,
+    headers: {},
+    length: size - start,
+    stream: fs.createReadStream(file, { start }),
+  };
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL|EPROTO|HOSTNAME|ALTNAME/;
+
+/** A network error that says which URL (and proxy) failed and why; `retryCode` drives the retry rule. */
+export function describeRequestError(err: unknown, url: string, proxy: string | null): Error {
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  const code = e.cause?.code ?? e.code ?? "";
+  const reason = (e.message ?? String(err)).replace(/\s+/g, " ");
+  let out;
+  if (TLS_CODES.test(code) || /certificate|self[- ]signed|tls|ssl/i.test(reason)) {
+    out = networkError(
+      `TLS verification failed for ${url}: ${reason}`,
+      "if your organisation intercepts TLS, pass its CA with --ca-file (or NODE_EXTRA_CA_CERTS); for the proxy only, --insecure skips verification",
+      err,
+    );
+  } else if (proxy && /proxy|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i.test(`${code} ${reason}`)) {
+    out = networkError(
+      `could not reach ${url} through the HTTP proxy ${redactProxy(proxy)}: ${reason}`,
+      "check HTTPS_PROXY / HTTP_PROXY and NO_PROXY, or that the proxy is running",
+      err,
+    );
+  } else if (code === "ETIMEDOUT") {
+    out = networkError(`timed out talking to ${url}`, "check the network, or raise --timeout", err);
+  } else {
+    out = networkError(`could not reach ${url}: ${reason}`, "check the address and your network connection", err);
+  }
+  (out as { retryCode?: string }).retryCode = code === "ERR_GOT_REQUEST_ERROR" ? e.cause?.code ?? code : code;
+  return out;
+}
+
+function redactProxy(proxy: string): string {
+  try {
+    const u = new URL(proxy);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return proxy;
+  }
+}

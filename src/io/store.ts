@@ -1,0 +1,142 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import type { Layout } from "../core/layout.js";
+import type { Tool } from "../core/artifact.js";
+import type { Edition } from "../core/ping.js";
+import { compareVersions, isStrictVersion } from "../core/version.js";
+import { atomicWriteFile, mkdirp, removeWithRetry, renameWithRetry, readTextIfExists, exists } from "./fsx.js";
+import { fsError } from "../core/errors.js";
+
+/** Written last into a staged version: a version directory without it does not count. */
+export const COMPLETE_MARKER = ".tshup-complete";
+
+export interface VersionRecord {
+  id: string;
+  version: string;
+  edition: Edition;
+  fips: boolean;
+  /** Each tool's binary, relative to the version directory with "/" separators. */
+  tools: Partial<Record<Tool, string>>;
+  artifact: string;
+  sha256: string;
+  installedAt: string;
+}
+
+/** What tshup remembers between runs beyond the files themselves. */
+export interface State {
+  schema: 1;
+  /** rc and config files tshup created (not merely edited), so uninstall can delete them. */
+  createdFiles: string[];
+  /** Proxies of the last install, for `status` and `doctor` without flags. */
+  proxies: string[];
+}
+
+const EMPTY_STATE: State = { schema: 1, createdFiles: [], proxies: [] };
+
+export async function readState(layout: Layout): Promise<State> {
+  const text = await readTextIfExists(layout.statePath);
+  if (text === null) return { ...EMPTY_STATE };
+  try {
+    const parsed = JSON.parse(text) as Partial<State>;
+    return {
+      schema: 1,
+      createdFiles: Array.isArray(parsed.createdFiles) ? parsed.createdFiles.filter((f) => typeof f === "string") : [],
+      proxies: Array.isArray(parsed.proxies) ? parsed.proxies.filter((f) => typeof f === "string") : [],
+    };
+  } catch {
+    // A state file is only ever replaced whole, so damage means someone edited it: start afresh.
+    return { ...EMPTY_STATE };
+  }
+}
+
+export async function writeState(layout: Layout, state: State): Promise<void> {
+  await atomicWriteFile(layout.statePath, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
+}
+
+export async function readVersionRecord(versionDir: string): Promise<VersionRecord | null> {
+  const text = await readTextIfExists(path.join(versionDir, COMPLETE_MARKER));
+  if (text === null) return null;
+  try {
+    const r = JSON.parse(text) as VersionRecord;
+    return isStrictVersion(r.version) && typeof r.id === "string" && r.id === path.basename(versionDir) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Complete versions, newest first. */
+export async function listInstalled(layout: Layout): Promise<VersionRecord[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(layout.versionsDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw fsError(err, "read", layout.versionsDir);
+  }
+  const records = await Promise.all(names.filter((n) => !n.startsWith(".")).map((n) => readVersionRecord(path.join(layout.versionsDir, n))));
+  return records.filter((r): r is VersionRecord => r !== null).sort((a, b) => compareVersions(b.version, a.version) || a.id.localeCompare(b.id));
+}
+
+/**
+ * Work left by a killed run: staging directories and the trash. Only called under the lock, so
+ * nothing there belongs to a live process.
+ */
+export async function cleanWorkAreas(layout: Layout): Promise<void> {
+  await removeWithRetry(layout.stagingDir);
+  // The trash may hold an exe that is still running on Windows: whatever cannot go now goes next time.
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(layout.trashDir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.map((n) => fsp.rm(path.join(layout.trashDir, n), { recursive: true, force: true }).catch(() => {})));
+}
+
+export async function newStagingDir(layout: Layout, id: string): Promise<string> {
+  await mkdirp(layout.stagingDir);
+  const dir = path.join(layout.stagingDir, `${id}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  await removeWithRetry(dir);
+  await mkdirp(dir, 0o755);
+  return dir;
+}
+
+/** Moves a path into the trash (a rename, which works on Windows even for a running exe). */
+export async function moveToTrash(layout: Layout, target: string): Promise<void> {
+  if (!(await exists(target))) return;
+  await mkdirp(layout.trashDir);
+  const dest = path.join(layout.trashDir, `${path.basename(target)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    await renameWithRetry(target, dest);
+  } catch (err) {
+    throw fsError(err, "move aside", target);
+  }
+}
+
+/** Puts a verified staging directory in place as versions/<id>; the marker goes in first. */
+export async function commitVersion(layout: Layout, stagingDir: string, record: VersionRecord): Promise<string> {
+  await atomicWriteFile(path.join(stagingDir, COMPLETE_MARKER), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+  await mkdirp(layout.versionsDir);
+  const dest = path.join(layout.versionsDir, record.id);
+  await moveToTrash(layout, dest);
+  try {
+    await renameWithRetry(stagingDir, dest);
+  } catch (err) {
+    throw fsError(err, "move into place", dest);
+  }
+  return dest;
+}
+
+/** Keeps the newest `keep` versions and always the active one; returns the ids removed. */
+export async function pruneVersions(layout: Layout, keep: number, activeId: string | null): Promise<string[]> {
+  const installed = await listInstalled(layout);
+  const keepIds = new Set(installed.slice(0, Math.max(keep, 1)).map((r) => r.id));
+  if (activeId) keepIds.add(activeId);
+  const removed: string[] = [];
+  for (const r of installed) {
+    if (keepIds.has(r.id)) continue;
+    await moveToTrash(layout, path.join(layout.versionsDir, r.id));
+    removed.push(r.id);
+  }
+  return removed;
+}

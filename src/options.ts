@@ -1,0 +1,187 @@
+import { parseArgs } from "node:util";
+import { usageError } from "./core/errors.js";
+import type { Tool } from "./core/artifact.js";
+import { isStrictVersion } from "./core/version.js";
+
+export const COMMANDS = ["install", "status", "list", "use", "uninstall", "doctor", "mirror"] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** One options object that every front end fills: flags, a manifest, the wizard. */
+export interface Options {
+  command: Command;
+  positionals: string[];
+  help: boolean;
+  showVersion: boolean;
+  proxies: string[];
+  manifest: string | null;
+  version: string | null;
+  cdnUrl: string | null;
+  edition: "auto" | "community" | "ent";
+  tools: Tool[];
+  prefix: string | null;
+  modifyPath: boolean;
+  seedConfig: boolean;
+  user: string | null;
+  login: string | null;
+  yes: boolean;
+  json: boolean;
+  dryRun: boolean;
+  insecure: boolean;
+  caFile: string | null;
+  keep: number;
+  force: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  timeoutSeconds: number;
+  /** Flags given explicitly, so a manifest only fills what the user left open. */
+  explicit: Set<string>;
+}
+
+const FLAGS = {
+  proxy: { type: "string", multiple: true },
+  manifest: { type: "string" },
+  version: { type: "string" },
+  "cdn-url": { type: "string" },
+  edition: { type: "string" },
+  tools: { type: "string" },
+  prefix: { type: "string" },
+  "no-modify-path": { type: "boolean" },
+  "no-config": { type: "boolean" },
+  user: { type: "string" },
+  login: { type: "string" },
+  yes: { type: "boolean", short: "y" },
+  json: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  insecure: { type: "boolean" },
+  "ca-file": { type: "string" },
+  keep: { type: "string" },
+  force: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  verbose: { type: "boolean", short: "v" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const HINT = "run tshup --help for the flags";
+
+export function parseOptions(argv: string[]): Options {
+  // `tshup --version` alone prints tshup's own version; `--version X.Y.Z` pins tsh.
+  const showVersion = argv.length === 1 && argv[0] === "--version";
+  let parsed;
+  try {
+    parsed = parseArgs({ args: showVersion ? [] : argv, options: FLAGS, strict: true, allowPositionals: true });
+  } catch (err) {
+    const msg = (err as Error).message.split("\n")[0]!.replace(/\. To specify a positional argument.*$/, "");
+    throw usageError(msg, HINT);
+  }
+  const v = parsed.values;
+  const positionals = [...parsed.positionals];
+  let command: Command = "install";
+  if (positionals.length > 0 && (COMMANDS as readonly string[]).includes(positionals[0]!)) {
+    command = positionals.shift() as Command;
+  } else if (positionals.length > 0 && positionals[0] !== "help") {
+    throw usageError(`unknown command "${positionals[0]}"`, `commands: ${COMMANDS.join(", ")}; ${HINT}`);
+  }
+  const help = Boolean(v.help) || positionals[0] === "help";
+  const explicit = new Set(Object.keys(v));
+
+  let version: string | null = null;
+  if (typeof v.version === "string") {
+    const pin = v.version.replace(/^v(?=\d)/, "");
+    if (!isStrictVersion(pin)) throw usageError(`--version ${v.version} is not a version like 17.5.1`, "give the full tsh version, e.g. --version 17.5.1");
+    version = pin;
+  } else if (argv.includes("--version") && !showVersion) {
+    throw usageError("--version needs a version like 17.5.1 (or run tshup --version alone for tshup's own)", HINT);
+  }
+
+  const edition = (v.edition ?? "auto") as Options["edition"];
+  if (!["auto", "community", "ent"].includes(edition)) {
+    throw usageError(`--edition ${v.edition} is not one of auto, community, ent`, HINT);
+  }
+  const tools = parseTools(v.tools ?? "tsh");
+  const keep = parseCount("--keep", v.keep ?? "3", 1);
+  const timeoutSeconds = parseCount("--timeout", v.timeout ?? "30", 1);
+  if (v.quiet && v.verbose) throw usageError("--quiet and --verbose contradict each other", "pick one");
+  if (command === "use" && !help && positionals.length !== 1) {
+    throw usageError("use needs exactly one VERSION", "e.g. tshup use 17.5.1; tshup list shows what is installed");
+  }
+  if (command !== "use" && command !== "mirror" && positionals.length > 0 && !help) {
+    throw usageError(`unexpected argument "${positionals[0]}"`, HINT);
+  }
+
+  return {
+    command,
+    positionals,
+    help,
+    showVersion,
+    proxies: (v.proxy ?? []) as string[],
+    manifest: v.manifest ?? null,
+    version,
+    cdnUrl: v["cdn-url"] ?? null,
+    edition,
+    tools,
+    prefix: v.prefix ?? null,
+    modifyPath: !v["no-modify-path"],
+    seedConfig: !v["no-config"],
+    user: v.user ?? null,
+    login: v.login ?? null,
+    yes: Boolean(v.yes),
+    json: Boolean(v.json),
+    dryRun: Boolean(v["dry-run"]),
+    insecure: Boolean(v.insecure),
+    caFile: v["ca-file"] ?? null,
+    keep,
+    force: Boolean(v.force),
+    quiet: Boolean(v.quiet),
+    verbose: Boolean(v.verbose),
+    timeoutSeconds,
+    explicit,
+  };
+}
+
+export function parseTools(value: string): Tool[] {
+  const list = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const bad = list.find((t) => t !== "tsh" && t !== "tctl");
+  if (bad) throw usageError(`--tools: unknown tool "${bad}"`, "tshup installs tsh and, if asked, tctl: --tools tsh,tctl");
+  if (!list.includes("tsh")) throw usageError("--tools must include tsh", "e.g. --tools tsh,tctl");
+  return [...new Set(list)] as Tool[];
+}
+
+function parseCount(flag: string, value: string, min: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw usageError(`${flag} ${value} is not a whole number of at least ${min}`, HINT);
+  return Number(value);
+}
+
+export const HELP = `tshup: install and keep current the Teleport tsh client, matched to your proxy
+
+Usage:
+  tshup [install] [flags]   install or upgrade tsh to match the proxy(ies)
+  tshup status [flags]      compare what is installed with what each proxy wants (exit 3: something to do)
+  tshup list                installed versions, the active one marked
+  tshup use VERSION         make an installed version the active one
+  tshup --version           print tshup's own version
+
+Flags:
+  --proxy HOST[:PORT]       a Teleport proxy (or https://host:port); repeatable. Default: TELEPORT_PROXY,
+                            then tsh's current profile
+  --version X.Y.Z           install exactly this version (must suit every cluster unless --force)
+  --cdn-url URL             artifact base (default TELEPORT_CDN_BASE_URL, else https://cdn.teleport.dev);
+                            also file:///dir or a directory
+  --edition auto|community|ent   default auto: from the proxy
+  --tools tsh[,tctl]        which binaries (default tsh)
+  --prefix DIR              tshup's root (env TSHUP_HOME)
+  --no-modify-path          leave PATH alone; print what to add instead
+  --no-config               do not seed ssh or tsh config
+  --user NAME               Teleport user name      --login NAME   SSH login on the hosts
+  -y, --yes                 never prompt
+  --json                    print one JSON document on stdout; human text goes to stderr
+  --dry-run                 print the plan, change nothing (exit 3 when it would change something)
+  --insecure                do not verify the proxy's TLS certificate (never applies to downloads)
+  --ca-file PEM             extra trusted CA certificates (NODE_EXTRA_CA_CERTS is honoured too)
+  --keep N                  installed versions to keep (default 3; the active one is never removed)
+  --force                   allow a version outside the window; reinstall even when nothing changed
+  --timeout SECONDS         network timeout per request (default 30)
+  -q, --quiet, -v, --verbose
+
+Exit codes: 0 ok, 1 internal, 2 usage, 3 pending, 4 network, 5 verification, 6 incompatible, 7 system.
+`;

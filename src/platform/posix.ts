@@ -1,0 +1,75 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import type { Host } from "../host.js";
+import type { Layout } from "../core/layout.js";
+import type { Tool } from "../core/artifact.js";
+import type { VersionRecord } from "../io/store.js";
+import { fsError } from "../core/errors.js";
+import { mkdirp, renameWithRetry } from "../io/fsx.js";
+import { addPosixPath, removePosixPath, posixPathInstructions } from "./posix-path.js";
+import type { PathOutcome, PlatformStrategy } from "./types.js";
+
+const ALL_TOOLS: Tool[] = ["tsh", "tctl"];
+
+/** Linux and macOS: bin/<tool> is a relative symlink into versions/<id>/, swapped by rename. */
+export function posixStrategy(host: Host): PlatformStrategy {
+  return {
+    host,
+    binName: (tool) => tool,
+
+    async activate(layout: Layout, record: VersionRecord) {
+      await mkdirp(layout.binDir);
+      for (const tool of ALL_TOOLS) {
+        const link = path.join(layout.binDir, tool);
+        const rel = record.tools[tool];
+        if (!rel) {
+          // A tool the new version lacks must not keep pointing at an old one.
+          await fsp.rm(link, { force: true });
+          continue;
+        }
+        const target = path.posix.join("..", "versions", record.id, rel);
+        const tmp = `${link}.tmp-${process.pid}`;
+        try {
+          await fsp.rm(tmp, { force: true });
+          await fsp.symlink(target, tmp);
+          await renameWithRetry(tmp, link, false);
+        } catch (err) {
+          await fsp.rm(tmp, { force: true }).catch(() => {});
+          throw fsError(err, "link", link);
+        }
+      }
+    },
+
+    async readActiveId(layout: Layout) {
+      try {
+        const target = await fsp.readlink(path.join(layout.binDir, "tsh"));
+        const m = /(?:^|\/)versions\/([^/]+)\//.exec(target);
+        return m ? m[1]! : null;
+      } catch {
+        return null;
+      }
+    },
+
+    async addToPath(layout, opts) {
+      const r = await addPosixPath(host, layout.root, layout.binDir, opts);
+      return toOutcome(r);
+    },
+
+    async removeFromPath(layout, opts) {
+      const r = await removePosixPath(host, layout.root, opts);
+      return toOutcome(r);
+    },
+
+    pathInstructions: (layout) => posixPathInstructions(host, layout.root, layout.binDir),
+    currentShellHint: (layout) => `. "${layout.root.replace(/(["\\$`])/g, "\\$1")}/env"`,
+  };
+}
+
+function toOutcome(r: { changed: boolean; edits: { file: string; action: string }[] }): PathOutcome {
+  return {
+    changed: r.changed,
+    edits: r.edits,
+    created: r.edits.filter((e) => e.action === "created").map((e) => e.file),
+    notes: [],
+  };
+}

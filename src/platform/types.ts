@@ -1,0 +1,35 @@
+import type { Host } from "../host.js";
+import type { Layout } from "../core/layout.js";
+import type { Tool } from "../core/artifact.js";
+import type { VersionRecord } from "../io/store.js";
+
+export interface FileEdit {
+  file: string;
+  action: string;
+}
+
+export interface PathOutcome {
+  changed: boolean;
+  edits: FileEdit[];
+  /** Files that did not exist before, so uninstall may delete them. */
+  created: string[];
+  /** Things the user should know (a broadcast that failed, a new terminal needed). */
+  notes: string[];
+}
+
+/** Everything that differs between operating systems, chosen once from the host. */
+export interface PlatformStrategy {
+  /** The name of a tool's entry point in bin/: tsh, or tsh.exe. */
+  binName(tool: Tool): string;
+  /** Makes `record` the active version: bin/ entries switched so no reader sees a gap. */
+  activate(layout: Layout, record: VersionRecord): Promise<void>;
+  /** The id of the version bin/tsh runs, or null. */
+  readActiveId(layout: Layout): Promise<string | null>;
+  addToPath(layout: Layout, opts: { dryRun: boolean }): Promise<PathOutcome>;
+  removeFromPath(layout: Layout, opts: { dryRun: boolean; createdFiles: string[] }): Promise<PathOutcome>;
+  /** What to add by hand with --no-modify-path. */
+  pathInstructions(layout: Layout): string;
+  /** The shell line that makes tsh usable in the current terminal right away. */
+  currentShellHint(layout: Layout): string;
+  host: Host;
+}

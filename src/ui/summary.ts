@@ -1,0 +1,38 @@
+import type { Context } from "../context.js";
+import type { ClusterInfo } from "../core/ping.js";
+
+/** The few lines a person reads at the end: what happened, where tsh is, and what to type next. */
+export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
+  const { report, opts, host, layout, platform } = ctx;
+  if (opts.json || opts.quiet) return;
+  const out = (s = "") => host.stdout.write(`${s}\n`);
+  const color = ctx.feedback.color;
+  const ok = color ? "\x1b[32m✔\x1b[0m" : "✔";
+  if (report.dry_run) {
+    out("Plan (dry run, nothing changed):");
+    for (const s of report.steps) out(`  - ${s.detail}`);
+    out(report.would_change ? "Run without --dry-run to apply." : "Nothing to do.");
+    return;
+  }
+  if (!report.changed) {
+    out(`${ok} tsh ${report.version} is up to date (${clusters.map((c) => `${c.cluster || c.proxy} runs ${c.serverVersion}`).join(", ")})`);
+    return;
+  }
+  const verb = report.previous === null ? "installed" : report.previous === report.version ? "reinstalled" : `installed (was ${report.previous})`;
+  out(`${ok} tsh ${report.version} ${verb}`);
+  out(`  tsh:  ${report.paths?.tsh}`);
+  const pathStep = report.steps.find((s) => s.step === "path");
+  if (!opts.modifyPath) {
+    out("  PATH: left alone (--no-modify-path). To use tsh, add this yourself:");
+    for (const line of platform.pathInstructions(layout).split("\n")) out(`    ${line}`);
+  } else if (pathStep?.status === "done") {
+    out(`  PATH: ${pathStep.detail}`);
+    out(`        new terminals find tsh; in this one run: ${platform.currentShellHint(layout)}`);
+  }
+  const first = clusters[0];
+  if (first) {
+    out("");
+    out("Next:");
+    out(`  tsh login --proxy=${first.proxy}${opts.user ? ` --user=${opts.user}` : ""}`);
+  }
+}
