@@ -1,0 +1,248 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { artifactCandidates, parseSidecar, versionId } from "../src/core/artifact.js";
+import { chooseVersion, actionFor } from "../src/core/choose.js";
+import { parsePing, type ClusterInfo } from "../src/core/ping.js";
+import { parseProxyAddress } from "../src/core/proxyaddr.js";
+import { bypassesProxy, proxyForUrl } from "../src/core/proxyenv.js";
+import { classifyTarMember, classifyZipMember } from "../src/core/members.js";
+import { isRetryableStatus, retryDelayMs } from "../src/core/retry.js";
+import { isStrictVersion, parseTshVersionOutput, inWindow, windowFor } from "../src/core/version.js";
+import { TshupError } from "../src/core/errors.js";
+import { parseOptions } from "../src/options.js";
+
+test("artifact names for every platform and edition", () => {
+  const cases: [Parameters<typeof artifactCandidates>[0], string][] = [
+    [{ version: "17.5.1", platform: "linux", arch: "x64", edition: "community", fips: false }, "teleport-v17.5.1-linux-amd64-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "linux", arch: "arm64", edition: "community", fips: false }, "teleport-v17.5.1-linux-arm64-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "linux", arch: "arm", edition: "community", fips: false }, "teleport-v17.5.1-linux-arm-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "linux", arch: "ia32", edition: "community", fips: false }, "teleport-v17.5.1-linux-386-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "linux", arch: "x64", edition: "ent", fips: false }, "teleport-ent-v17.5.1-linux-amd64-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "linux", arch: "x64", edition: "ent", fips: true }, "teleport-ent-v17.5.1-linux-amd64-fips-bin.tar.gz"],
+    // FIPS implies enterprise even when the edition says otherwise.
+    [{ version: "16.4.2", platform: "linux", arch: "arm64", edition: "community", fips: true }, "teleport-ent-v16.4.2-linux-arm64-fips-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "darwin", arch: "arm64", edition: "community", fips: false }, "teleport-v17.5.1-darwin-universal-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "darwin", arch: "x64", edition: "ent", fips: false }, "teleport-ent-v17.5.1-darwin-universal-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "win32", arch: "x64", edition: "community", fips: false }, "teleport-v17.5.1-windows-amd64-bin.zip"],
+    [{ version: "18.0.0-rc.1", platform: "linux", arch: "x64", edition: "community", fips: false }, "teleport-v18.0.0-rc.1-linux-amd64-bin.tar.gz"],
+  ];
+  for (const [req, name] of cases) assert.equal(artifactCandidates(req)[0]!.name, name, JSON.stringify(req));
+});
+
+test("macOS packages are listed as fallbacks by version", () => {
+  const names = (v: string, edition: "community" | "ent" = "community") =>
+    artifactCandidates({ version: v, platform: "darwin", arch: "arm64", edition, fips: false }).map((a) => a.name);
+  assert.deepEqual(names("16.4.2"), ["teleport-v16.4.2-darwin-universal-bin.tar.gz", "teleport-16.4.2.pkg", "tsh-16.4.2.pkg"]);
+  assert.deepEqual(names("17.5.1"), ["teleport-v17.5.1-darwin-universal-bin.tar.gz", "teleport-17.5.1.pkg"]);
+  assert.deepEqual(names("17.7.2"), ["teleport-v17.7.2-darwin-universal-bin.tar.gz", "teleport-tools-17.7.2.pkg", "teleport-17.7.2.pkg"]);
+  assert.deepEqual(names("18.1.4"), ["teleport-v18.1.4-darwin-universal-bin.tar.gz", "teleport-18.1.4.pkg"]);
+  assert.deepEqual(names("18.1.5", "ent"), ["teleport-ent-v18.1.5-darwin-universal-bin.tar.gz", "teleport-tools-18.1.5.pkg", "teleport-ent-18.1.5.pkg"]);
+  assert.deepEqual(names("19.0.0"), ["teleport-v19.0.0-darwin-universal-bin.tar.gz", "teleport-tools-19.0.0.pkg", "teleport-19.0.0.pkg"]);
+});
+
+test("platforms without a Teleport build are refused", () => {
+  assert.throws(() => artifactCandidates({ version: "17.5.1", platform: "win32", arch: "arm64", edition: "community", fips: false }));
+  assert.throws(() => artifactCandidates({ version: "17.5.1", platform: "linux", arch: "riscv64", edition: "community", fips: false }));
+  assert.throws(() => artifactCandidates({ version: "17.5.1", platform: "darwin", arch: "arm64", edition: "ent", fips: true }));
+});
+
+test("version ids keep editions side by side", () => {
+  assert.equal(versionId("17.5.1", "community", false), "17.5.1");
+  assert.equal(versionId("17.5.1", "ent", false), "17.5.1-ent");
+  assert.equal(versionId("17.5.1", "ent", true), "17.5.1-ent-fips");
+});
+
+test("sidecars: two-space, one-space, bare, bad", () => {
+  const hex = "a".repeat(64);
+  assert.equal(parseSidecar(`${hex}  teleport-v17.5.1-linux-amd64-bin.tar.gz\n`), hex);
+  assert.equal(parseSidecar(`${hex} teleport-v17.5.1-windows-amd64-bin.zip\r\n`), hex);
+  assert.equal(parseSidecar(`${hex.toUpperCase()}\n`), hex);
+  assert.equal(parseSidecar(`  ${hex}\tname`), hex);
+  assert.equal(parseSidecar("a".repeat(63)), null);
+  assert.equal(parseSidecar("<html>not found</html>"), null);
+  assert.equal(parseSidecar(""), null);
+});
+
+test("strict versions", () => {
+  for (const v of ["17.5.1", "0.0.0", "18.0.0-rc.1", "17.0.0-dev", "16.0.0-aa", "1.2.3+build.5"]) assert.ok(isStrictVersion(v), v);
+  for (const v of ["v17.5.1", "17.5", "17.5.1.2", "017.5.1", "17.5.1-", "../17.5.1", "17.5.1/../../x", " 17.5.1", "17.5.1\n", 17, null]) {
+    assert.ok(!isStrictVersion(v), String(v));
+  }
+});
+
+test("tsh version output, as several releases print it", () => {
+  assert.equal(parseTshVersionOutput("Teleport v17.5.1 git:v17.5.1-0-g1234abc go1.23.8\n"), "17.5.1");
+  assert.equal(parseTshVersionOutput("Teleport v18.0.0 git:v18.0.0-0-gabc go1.24.1\nProxy version: 18.0.0\nProxy: x:443\n"), "18.0.0");
+  assert.equal(parseTshVersionOutput("Teleport v13.4.5 git:api/v13.4.5-0-gabc go1.20.8"), "13.4.5");
+  assert.equal(parseTshVersionOutput("Teleport v4.4.12git:v4.4.12-0-gabc go1.15"), "4.4.12");
+  assert.equal(parseTshVersionOutput("bash: tsh: command not found"), null);
+});
+
+test("windows: same major or one lower, at least min_client_version", () => {
+  const w = windowFor("17.5.1", "16.0.0-aa");
+  assert.ok(inWindow("17.5.1", w));
+  assert.ok(inWindow("17.0.0", w));
+  assert.ok(inWindow("16.0.0", w));
+  assert.ok(inWindow("17.9.9", w), "a newer minor of the same major is allowed");
+  assert.ok(!inWindow("18.0.0", w));
+  assert.ok(!inWindow("15.4.24", w));
+  const old = windowFor("13.4.0", null);
+  assert.ok(inWindow("12.1.0", old) && !inWindow("11.9.0", old) && !inWindow("14.0.0", old));
+});
+
+function cluster(over: Partial<ClusterInfo> & { serverVersion: string }): ClusterInfo {
+  return parsePing(
+    {
+      server_version: over.serverVersion,
+      min_client_version: over.minClientVersion ?? `${Number(over.serverVersion.split(".")[0]) - 1}.0.0-aa`,
+      cluster_name: over.cluster ?? "c",
+      ...(over.toolsVersion ? { auto_update: { tools_auto_update: true, tools_version: over.toolsVersion } } : {}),
+    },
+    over.proxy ?? `${over.cluster ?? "c"}.example.com:443`,
+    "https://x/webapi/find",
+  );
+}
+
+test("version choice: target, managed tools version, several clusters, pins, compatible", () => {
+  assert.equal(chooseVersion({ clusters: [cluster({ serverVersion: "17.5.1" })], pin: null, force: false, match: "exact", active: null }).version, "17.5.1");
+  assert.equal(
+    chooseVersion({ clusters: [cluster({ serverVersion: "17.5.1", toolsVersion: "17.4.0" })], pin: null, force: false, match: "exact", active: null }).version,
+    "17.4.0",
+  );
+  const two = [cluster({ serverVersion: "17.5.1", cluster: "new" }), cluster({ serverVersion: "16.4.3", cluster: "old" })];
+  assert.equal(chooseVersion({ clusters: two, pin: null, force: false, match: "exact", active: null }).version, "16.4.3");
+  const apart = [cluster({ serverVersion: "17.5.1", cluster: "new" }), cluster({ serverVersion: "15.4.0", cluster: "old" })];
+  assert.throws(
+    () => chooseVersion({ clusters: apart, pin: null, force: false, match: "exact", active: null }),
+    (e: unknown) => e instanceof TshupError && e.exitCode === 6 && /new/.test(e.message) && /old/.test(e.message),
+  );
+  assert.throws(
+    () => chooseVersion({ clusters: [cluster({ serverVersion: "17.5.1" })], pin: "18.0.0", force: false, match: "exact", active: null }),
+    (e: unknown) => e instanceof TshupError && e.exitCode === 6 && /newer than/.test(e.message) && /16\.x or 17\.x/.test(e.hint),
+  );
+  assert.equal(chooseVersion({ clusters: [cluster({ serverVersion: "17.5.1" })], pin: "18.0.0", force: true, match: "exact", active: null }).version, "18.0.0");
+  assert.equal(chooseVersion({ clusters: [cluster({ serverVersion: "17.5.1" })], pin: "16.4.0", force: false, match: "exact", active: null }).version, "16.4.0");
+  assert.equal(chooseVersion({ clusters: [cluster({ serverVersion: "17.5.1" })], pin: null, force: false, match: "compatible", active: "17.1.0" }).version, "17.1.0");
+  assert.equal(chooseVersion({ clusters: [cluster({ serverVersion: "17.5.1" })], pin: null, force: false, match: "compatible", active: "15.1.0" }).version, "17.5.1");
+});
+
+test("actions", () => {
+  assert.equal(actionFor(null, "17.5.1", false), "install");
+  assert.equal(actionFor("17.5.1", "17.5.1", true), "none");
+  assert.equal(actionFor("17.4.0", "17.5.1", false), "upgrade");
+  assert.equal(actionFor("17.5.1", "16.4.0", false), "downgrade");
+});
+
+test("ping answers are validated before use", () => {
+  const ok = parsePing({ server_version: "17.5.1", min_client_version: "16.0.0-aa", cluster_name: "example", edition: "ent", fips: false }, "p:443", "u");
+  assert.equal(ok.edition, "ent");
+  assert.equal(ok.target, "17.5.1");
+  const bad: unknown[] = [
+    null,
+    [],
+    "17.5.1",
+    {},
+    { server_version: "v17.5.1" },
+    { server_version: "17.5.1/../../etc" },
+    { server_version: "17.5.1", min_client_version: "sixteen" },
+    { server_version: "17.5.1", cluster_name: "../../etc" },
+    { server_version: "17.5.1", cluster_name: "a b" },
+    { server_version: "17.5.1", edition: "gold" },
+    { server_version: "17.5.1", fips: "yes" },
+    { server_version: "17.5.1", auto_update: { tools_auto_update: true, tools_version: "latest" } },
+    { server_version: "17.5.1", auto_update: "on" },
+    { server_version: "17.5.1", proxy: { ssh: { public_addr: "evil\nHost *" } } },
+  ];
+  for (const body of bad) {
+    assert.throws(() => parsePing(body, "p:443", "https://p/webapi/find"), (e: unknown) => e instanceof TshupError && e.exitCode === 4, JSON.stringify(body));
+  }
+  const off = parsePing({ server_version: "17.5.1", auto_update: { tools_auto_update: false, tools_version: "17.4.0" } }, "p", "u");
+  assert.equal(off.target, "17.5.1", "tools_version counts only when tools_auto_update is on");
+  const empty = parsePing({ server_version: "17.5.1", auto_update: { tools_auto_update: true, tools_version: "" } }, "p", "u");
+  assert.equal(empty.target, "17.5.1");
+  assert.equal(parsePing({ server_version: "17.5.1", fips: true }, "p", "u").edition, "ent");
+});
+
+test("proxy addresses in every accepted form", () => {
+  assert.equal(parseProxyAddress("teleport.example.com").addr, "teleport.example.com:443");
+  assert.equal(parseProxyAddress("teleport.example.com:3080").url, "https://teleport.example.com:3080");
+  assert.equal(parseProxyAddress("https://Teleport.Example.com:8443/").addr, "teleport.example.com:8443");
+  assert.equal(parseProxyAddress("https://teleport.example.com").addr, "teleport.example.com:443");
+  assert.equal(parseProxyAddress("127.0.0.1:4443").addr, "127.0.0.1:4443");
+  assert.equal(parseProxyAddress("[::1]:4443").url, "https://[::1]:4443");
+  for (const bad of ["", "http://t.example.com", "t.example.com:99999", "t.example.com:abc", "t.example.com/path", "user@host", "https://t.example.com/webapi", "a b"]) {
+    assert.throws(() => parseProxyAddress(bad), (e: unknown) => e instanceof TshupError && e.exitCode === 2, bad);
+  }
+});
+
+test("HTTP proxies and NO_PROXY as curl reads them", () => {
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  const u = new URL("https://cdn.teleport.dev/x");
+  assert.equal(proxyForUrl(u, env({ HTTPS_PROXY: "proxy:3128" })), "http://proxy:3128");
+  assert.equal(proxyForUrl(u, env({ https_proxy: "http://a:1", HTTPS_PROXY: "http://b:2" })), "http://a:1");
+  assert.equal(proxyForUrl(u, env({ HTTP_PROXY: "http://p:1" })), null, "http_proxy is not for https URLs");
+  assert.equal(proxyForUrl(new URL("http://mirror.local/x"), env({ http_proxy: "http://p:1" })), "http://p:1");
+  assert.equal(proxyForUrl(u, env({ HTTPS_PROXY: "http://p:1", NO_PROXY: "teleport.dev" })), null);
+  assert.equal(proxyForUrl(u, env({ HTTPS_PROXY: "http://p:1", no_proxy: ".teleport.dev" })), null);
+  assert.equal(proxyForUrl(u, env({ HTTPS_PROXY: "http://p:1", NO_PROXY: "*" })), null);
+  assert.ok(bypassesProxy("127.0.0.1", "8443", "localhost,127.0.0.1"));
+  assert.ok(bypassesProxy("a.b.example.com", "443", "example.com:443"));
+  assert.ok(!bypassesProxy("a.b.example.com", "8443", "example.com:443"));
+  assert.ok(!bypassesProxy("notexample.com", "443", "example.com"));
+  assert.ok(!bypassesProxy("example.com", "443", ""));
+});
+
+test("archive members: only the wanted tools, never unsafe names", () => {
+  assert.deepEqual(classifyTarMember("teleport/tsh", ["tsh"]), { kind: "wanted", dest: "tsh", tool: "tsh" });
+  assert.deepEqual(classifyTarMember("teleport-ent/tsh", ["tsh"]), { kind: "wanted", dest: "tsh", tool: "tsh" });
+  assert.deepEqual(classifyTarMember("./teleport/tsh", ["tsh"]), { kind: "wanted", dest: "tsh", tool: "tsh" });
+  assert.deepEqual(classifyTarMember("teleport/tctl", ["tsh"]), { kind: "skip" });
+  assert.deepEqual(classifyTarMember("teleport/tctl", ["tsh", "tctl"]), { kind: "wanted", dest: "tctl", tool: "tctl" });
+  assert.deepEqual(classifyTarMember("teleport/tsh.app/Contents/MacOS/tsh", ["tsh"]), { kind: "wanted", dest: "tsh.app/Contents/MacOS/tsh", tool: "tsh" });
+  assert.deepEqual(classifyTarMember("teleport/tsh.app/Contents/Info.plist", ["tsh"]), { kind: "wanted", dest: "tsh.app/Contents/Info.plist", tool: null });
+  assert.deepEqual(classifyTarMember("teleport/examples/tsh", ["tsh"]), { kind: "skip" });
+  assert.deepEqual(classifyTarMember("teleport", ["tsh"]), { kind: "skip" });
+  for (const bad of ["/etc/passwd", "teleport/../../evil", "..", "teleport/tsh.app/../../x", "C:/x", "\\\\server\\share", "teleport\\..\\..\\x"]) {
+    assert.equal(classifyTarMember(bad, ["tsh"]).kind, "unsafe", bad);
+  }
+  assert.deepEqual(classifyZipMember("tsh.exe", ["tsh"]), { kind: "wanted", dest: "tsh.exe", tool: "tsh" });
+  assert.deepEqual(classifyZipMember("teleport/tsh.exe", ["tsh"]), { kind: "wanted", dest: "tsh.exe", tool: "tsh" });
+  assert.deepEqual(classifyZipMember("TSH.EXE", ["tsh"]), { kind: "wanted", dest: "tsh.exe", tool: "tsh" });
+  assert.deepEqual(classifyZipMember("tctl.exe", ["tsh"]), { kind: "skip" });
+  assert.equal(classifyZipMember("../tsh.exe", ["tsh"]).kind, "unsafe");
+});
+
+test("retry rule and backoff", () => {
+  for (const s of [408, 429, 500, 502, 503, 504]) assert.ok(isRetryableStatus(s), String(s));
+  for (const s of [200, 206, 400, 401, 403, 404, 416]) assert.ok(!isRetryableStatus(s), String(s));
+  assert.equal(retryDelayMs(0, "3", 0.5, 0), 3000);
+  assert.equal(retryDelayMs(0, new Date(10_000).toUTCString(), 0.5, 5_000), 5000);
+  assert.equal(retryDelayMs(0, "100000", 0.5, 0), 60_000, "Retry-After is capped");
+  const d = retryDelayMs(3, undefined, 0, 0);
+  assert.ok(d >= 1000 && d <= 2000, String(d));
+});
+
+test("flags: unknown flags and bad values are usage errors", () => {
+  const usage = (argv: string[]) =>
+    assert.throws(() => parseOptions(argv), (e: unknown) => e instanceof TshupError && e.exitCode === 2, argv.join(" "));
+  usage(["--bogus"]);
+  usage(["--keep", "zero"]);
+  usage(["--keep", "0"]);
+  usage(["--edition", "gold"]);
+  usage(["--tools", "tsh,teleport"]);
+  usage(["--tools", "tctl"]);
+  usage(["--version", "17.5"]);
+  usage(["--json", "--version"]);
+  usage(["frobnicate"]);
+  usage(["use"]);
+  usage(["list", "extra"]);
+  usage(["-q", "-v"]);
+  const o = parseOptions(["--proxy", "a.example.com", "--proxy", "b.example.com:3080", "--version", "v17.5.1", "-y", "--json", "--tools", "tsh,tctl"]);
+  assert.deepEqual(o.proxies, ["a.example.com", "b.example.com:3080"]);
+  assert.equal(o.version, "17.5.1");
+  assert.deepEqual(o.tools, ["tsh", "tctl"]);
+  assert.equal(o.command, "install");
+  assert.ok(parseOptions(["--version"]).showVersion);
+  assert.equal(parseOptions(["use", "17.5.1"]).positionals[0], "17.5.1");
+  assert.equal(parseOptions(["status", "--json"]).command, "status");
+});

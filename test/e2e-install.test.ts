@@ -1,0 +1,290 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { cliVariants, makeHome, runCli, snapshot } from "./support/cli.js";
+import { requireTool } from "./support/tools.js";
+
+const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
+
+/** What `tsh version` prints for the tsh a user's PATH would find in bin/. */
+function activeTshVersion(root: string): string {
+  return execFileSync(path.join(root, "bin", "tsh"), ["version"], { encoding: "utf8" }).trim();
+}
+
+/** The parts of the root a failed run must leave exactly as they were. */
+async function installedState(root: string) {
+  const snap = await snapshot(root);
+  return [...snap].filter(([p]) => !/[/\\](downloads|\.trash|\.staging)[/\\]/.test(p) && !p.endsWith(".lock"));
+}
+
+for (const variant of cliVariants()) {
+  describe(`install end to end (${variant.name})`, () => {
+    let standin: Standin;
+    let proxy: StandinProxy;
+
+    before(async () => {
+      standin = await startStandin();
+      proxy = await standin.addProxy({ cluster: "example", serverVersion: "17.5.1" });
+      for (const v of ["17.5.1", "17.5.2", "17.4.2", "16.4.3", "18.0.0"]) await standin.addArtifact(linux(v));
+    });
+    after(async () => standin.close());
+
+    async function freshHome() {
+      const h = await makeHome();
+      const root = path.join(h.home, ".local", "share", "tshup");
+      const env = { ...h.env, ...standin.env };
+      const run = (args: string[], extra: Record<string, string> = {}) =>
+        runCli(variant, ["--proxy", proxy.addr, "--json", ...args], { env: { ...env, ...extra } });
+      return { ...h, root, env, run };
+    }
+
+    test("first install, idempotent rerun, upgrade, use, status and list", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+
+      const first = await h.run([]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(first.json.ok, true);
+      assert.equal(first.json.changed, true);
+      assert.equal(first.json.version, "17.5.1");
+      assert.equal(first.json.previous, null);
+      assert.equal(first.json.error, null);
+      assert.deepEqual(first.json.clusters, [
+        { proxy: proxy.addr, cluster: "example", server_version: "17.5.1", min_client_version: "16.0.0-aa", target: "17.5.1", compatible: true },
+      ]);
+      assert.equal(first.json.paths.tsh, path.join(h.root, "bin", "tsh"));
+      assert.ok(first.json.steps.some((s: any) => s.step === "download" && s.status === "done"));
+      assert.match(activeTshVersion(h.root), /^Teleport v17\.5\.1 git:/);
+      const tsh = fs.statSync(path.join(h.root, "versions", "17.5.1", "tsh"));
+      assert.equal(tsh.mode & 0o777, 0o755);
+      assert.ok(fs.existsSync(path.join(h.root, "state.json")));
+      assert.ok(!fs.existsSync(path.join(h.root, "versions", "17.5.1", "tctl")), "only tsh is extracted by default");
+
+      standin.clearRequests();
+      const before = await snapshot(h.home);
+      const again = await h.run([]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.json.changed, false);
+      assert.deepEqual(again.json.steps.filter((s: any) => s.status === "done"), []);
+      assert.equal(standin.requests.filter((r) => r.server === "cdn").length, 0, "a no-op run downloads nothing");
+      assert.deepEqual(await snapshot(h.home), before, "a no-op run changes no file");
+
+      const statusOk = await h.run([], {}).then(() => runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env }));
+      assert.equal(statusOk.code, 0, statusOk.stderr);
+      assert.equal(statusOk.json.action, "none");
+
+      proxy.update({ serverVersion: "17.5.2" });
+      const pending = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+      assert.equal(pending.code, 3);
+      assert.equal(pending.json.action, "upgrade");
+      assert.deepEqual(pending.json.installed, ["17.5.1"]);
+
+      const up = await h.run([]);
+      assert.equal(up.code, 0, up.stderr);
+      assert.equal(up.json.version, "17.5.2");
+      assert.equal(up.json.previous, "17.5.1");
+      assert.match(activeTshVersion(h.root), /v17\.5\.2 /);
+
+      const use = await runCli(variant, ["use", "17.5.1", "--json"], { env: h.env });
+      assert.equal(use.code, 0, use.stderr);
+      assert.equal(use.json.version, "17.5.1");
+      assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+      const list = await runCli(variant, ["list"], { env: h.env });
+      assert.equal(list.code, 0);
+      assert.deepEqual(list.stdout.trimEnd().split("\n"), ["  17.5.2", "* 17.5.1"]);
+      const useMissing = await runCli(variant, ["use", "15.0.0", "--json"], { env: h.env });
+      assert.equal(useMissing.code, 2);
+      assert.match(useMissing.json.error.message, /15\.0\.0 is not installed/);
+
+      const downgradeStatus = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+      assert.equal(downgradeStatus.code, 3);
+      assert.equal(downgradeStatus.json.action, "upgrade");
+    });
+
+    test("--keep prunes old versions but never the active one; --version pins inside the window", async (t) => {
+      proxy.update({ serverVersion: "17.5.2" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      for (const v of ["16.4.3", "17.4.2", "17.5.1"]) {
+        const r = await h.run(["--version", v, "--keep", "2"]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      assert.deepEqual(fs.readdirSync(path.join(h.root, "versions")).sort(), ["17.4.2", "17.5.1"]);
+      const outside = await h.run(["--version", "18.0.0"]);
+      assert.equal(outside.code, 6);
+      assert.match(outside.json.error.message, /18\.0\.0 is newer than the proxy/);
+      assert.match(outside.json.error.hint, /16\.x or 17\.x.*--force/);
+      const forced = await h.run(["--version", "18.0.0", "--force", "--keep", "1"]);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.deepEqual(fs.readdirSync(path.join(h.root, "versions")), ["18.0.0"]);
+    });
+
+    test("--dry-run reports the plan with exit 3 and changes nothing", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const before = await snapshot(h.home);
+      const plan = await h.run(["--dry-run"]);
+      assert.equal(plan.code, 3, plan.stderr);
+      assert.equal(plan.json.would_change, true);
+      assert.deepEqual(await snapshot(h.home), before);
+      assert.equal((await h.run([])).code, 0);
+      const noop = await h.run(["--dry-run"]);
+      assert.equal(noop.code, 0, noop.stderr);
+    });
+
+    test("each failure is reported with its exit code and leaves the previous tsh working", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      assert.equal((await h.run([])).code, 0);
+      const good = await installedState(h.root);
+      const profile = await fsp.readFile(path.join(h.home, ".profile"));
+
+      const art = (v: string) => `teleport-v${v}-linux-amd64-bin.tar.gz`;
+      const cases: { name: string; setup: () => Promise<void> | void; code: number; message: RegExp; args?: string[] }[] = [
+        { name: "wrong checksum", setup: () => standin.setFault(`${art("17.5.2")}.sha256`, { kind: "wrong-hash" }), code: 5, message: /checksum mismatch for teleport-v17\.5\.2/ },
+        { name: "artifact 404", setup: () => standin.setFault(art("17.5.2"), { kind: "status", status: 404 }), code: 4, message: /artifact not found: .*17\.5\.2/ },
+        { name: "no sidecar", setup: () => standin.setFault(`${art("17.5.2")}.sha256`, { kind: "no-sidecar" }), code: 5, message: /no checksum published/ },
+        { name: "403 is not retried", setup: () => standin.setFault(art("17.5.2"), { kind: "status", status: 403 }), code: 4, message: /HTTP 403/ },
+        { name: "truncated every time", setup: () => standin.setFault(art("17.5.2"), { kind: "truncate", bytes: 100 }), code: 4, message: /cut off/ },
+        ...(["absolute", "dotdot", "tsh-symlink", "tsh-hardlink", "missing-tsh", "corrupt-gzip"] as const).map((kind) => ({
+          name: `unsafe archive: ${kind}`,
+          setup: async () => {
+            await standin.addUnsafeArtifact(kind, linux("17.5.2"));
+          },
+          code: 5,
+          message: kind === "missing-tsh" ? /holds no tsh/ : kind === "corrupt-gzip" ? /not a valid \.tar\.gz/ : /is unsafe/,
+        })),
+        { name: "proxy answers HTML", setup: () => proxy.setPing("<html><body>Sign in</body></html>", 200, "both"), code: 4, message: /not a Teleport proxy: it answered an HTML page/ },
+        { name: "proxy answers an error", setup: () => proxy.setPing({ error: { message: "access denied" } }, 403, "both"), code: 4, message: /HTTP 403: access denied/ },
+        { name: "proxy answers a bad version", setup: () => proxy.setPing({ server_version: "17.5.2; rm -rf /" }, 200, "both"), code: 4, message: /server_version .* is not a version/ },
+        { name: "proxy fails with 500 every time", setup: () => proxy.setFault("/webapi/find", { kind: "status", status: 500 }), code: 4, message: /HTTP 500/ },
+        { name: "proxy hangs", setup: () => proxy.setFault("/webapi/find", { kind: "hang" }), code: 4, message: /timed out/, args: ["--timeout", "1"] },
+        { name: "unknown flag", setup: () => {}, code: 2, message: /Unknown option '--frobnicate'/, args: ["--frobnicate"] },
+      ];
+      for (const c of cases) {
+        await t.test(c.name, async () => {
+          proxy.update({ serverVersion: "17.5.2" });
+          await c.setup();
+          try {
+            const r = await h.run(c.args ?? []);
+            assert.equal(r.code, c.code, `${c.name}: ${r.stderr}`);
+            assert.equal(r.json.ok, false);
+            assert.match(r.json.error.message, c.message);
+            assert.ok(r.json.error.hint.length > 0, "every error carries a hint");
+            assert.match(r.stderr, /^tshup: error: .+\n  hint: .+\n/m);
+            assert.deepEqual(await installedState(h.root), good, "the installation is unchanged");
+            assert.deepEqual(await fsp.readFile(path.join(h.home, ".profile")), profile);
+            assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+          } finally {
+            standin.clearFaults();
+            proxy.clearFaults();
+            proxy.setPing(null);
+            await standin.addArtifact(linux("17.5.2"));
+          }
+        });
+      }
+    });
+
+    test("retries: 503 then success, Retry-After, a connection cut once", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const name = "teleport-v17.5.1-linux-amd64-bin.tar.gz";
+      standin.addFault(name, { kind: "status", status: 503, times: 2 });
+      standin.addFault(name, { kind: "truncate", bytes: 1000, times: 1 });
+      standin.setFault("/webapi/find", { kind: "retry-after", status: 429, seconds: 1, times: 1 });
+      proxy.setFault("/webapi/find", { kind: "status", status: 502, times: 1 });
+      standin.clearRequests();
+      try {
+        const r = await h.run([]);
+        assert.equal(r.code, 0, r.stderr);
+        const gets = standin.requests.filter((q) => q.server === "cdn" && q.path === `/${name}`);
+        assert.equal(gets.length, 4, "two 503s, one cut, one resumed");
+        assert.equal(gets[3]!.headers.range, "bytes=1000-", "the cut download resumes with Range");
+      } finally {
+        standin.clearFaults();
+        proxy.clearFaults();
+      }
+    });
+
+    test("TLS: the proxy must verify; --insecure is for the proxy only", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const noCA = { ...h.env, NODE_EXTRA_CA_CERTS: "" };
+      const untrusted = await runCli(variant, ["--proxy", proxy.addr, "--json"], { env: noCA });
+      assert.equal(untrusted.code, 4);
+      assert.match(untrusted.json.error.message, /TLS verification failed for https:\/\/127\.0\.0\.1/);
+      assert.match(untrusted.json.error.hint, /--ca-file/);
+      const insecure = await runCli(variant, ["--proxy", proxy.addr, "--json", "--insecure"], { env: noCA });
+      assert.equal(insecure.code, 4, "the CDN is still verified");
+      assert.match(insecure.json.error.message, /TLS verification failed for https:\/\/127\.0\.0\.1:\d+\/teleport-v17\.5\.1/);
+      const caFile = await runCli(variant, ["--proxy", proxy.addr, "--json", "--ca-file", standin.caFile], { env: noCA });
+      assert.equal(caFile.code, 0, caFile.stderr);
+    });
+
+    test("six parallel installs agree", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const runs = await Promise.all(Array.from({ length: 6 }, () => h.run([])));
+      for (const r of runs) {
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.json.version, "17.5.1");
+      }
+      assert.equal(runs.filter((r) => r.json.steps.some((s: any) => s.step === "download" && s.status === "done")).length, 1, "exactly one downloads");
+      assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+      assert.deepEqual(fs.readdirSync(path.join(h.root, "versions")), ["17.5.1"]);
+      assert.ok(!fs.existsSync(path.join(h.root, ".lock")));
+    });
+
+    test("real shells started after an install find tsh in the bin dir, once and first", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const shells = { dash: requireTool("dash", "dash"), bash: requireTool("bash", "bash"), zsh: requireTool("zsh", "zsh"), fish: requireTool("fish", "fish") };
+      const h = await freshHome();
+      t.after(h.cleanup);
+      await fsp.writeFile(path.join(h.home, ".bashrc"), "# user's bashrc without a final newline\nalias ll='ls -l'");
+      const r = await runCli(variant, ["--proxy", proxy.addr, "--json"], { env: { ...h.env, SHELL: shells.zsh } });
+      assert.equal(r.code, 0, r.stderr);
+      const bin = path.join(h.root, "bin");
+      const env = { HOME: h.home, PATH: "/usr/local/bin:/usr/bin:/bin", TERM: "dumb" };
+      const probe = 'printf "%s\\n%s\\n" "$(command -v tsh)" "$PATH"';
+      const runs: [string, string[]][] = [
+        ["sh -l (dash)", [shells.dash, "-l", "-c", probe]],
+        ["bash -l", [shells.bash, "-l", "-c", probe]],
+        ["bash -i", [shells.bash, "-i", "-c", probe]],
+        ["zsh -i", [shells.zsh, "-i", "-c", probe]],
+        ["zsh -l", [shells.zsh, "-l", "-c", probe]],
+        ["fish -l", [shells.fish, "-l", "-c", 'printf "%s\\n%s\\n" (command -v tsh) (string join : $PATH)']],
+      ];
+      for (const [name, [cmd, ...args]] of runs) {
+        const out = execFileSync(cmd!, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n");
+        assert.equal(out[0], path.join(bin, "tsh"), `${name} resolves tsh`);
+        const entries = out[1]!.split(":");
+        assert.equal(entries[0], bin, `${name}: bin dir first`);
+        assert.equal(entries.filter((e) => e === bin).length, 1, `${name}: bin dir once`);
+      }
+    });
+
+    test("human output: summary, next steps, --no-modify-path instructions", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const r = await runCli(variant, ["--proxy", proxy.addr, "--no-modify-path"], { env: h.env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /tsh 17\.5\.1 installed/);
+      assert.match(r.stdout, /PATH: left alone/);
+      assert.ok(r.stdout.includes(path.join(h.root, "bin")), r.stdout);
+      assert.match(r.stdout, new RegExp(`tsh login --proxy=${proxy.addr.replace(/\./g, "\\.")}`));
+      assert.ok(!r.stderr.includes("\x1b["), "no escape codes when not a TTY");
+      assert.ok(!fs.existsSync(path.join(h.home, ".profile")), "--no-modify-path touches no rc file");
+    });
+  });
+}
