@@ -246,3 +246,21 @@ test("flags: unknown flags and bad values are usage errors", () => {
   assert.equal(parseOptions(["use", "17.5.1"]).positionals[0], "17.5.1");
   assert.equal(parseOptions(["status", "--json"]).command, "status");
 });
+
+test("ping bodies as several Teleport versions send them", async () => {
+  const { readFileSync } = await import("node:fs");
+  const body = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/ping/${name}`, import.meta.url), "utf8"));
+  const table: [string, Partial<ClusterInfo>][] = [
+    ["v12.1.5-ping.json", { serverVersion: "12.1.5", minClientVersion: "11.0.0", toolsVersion: null, edition: "community", target: "12.1.5", tlsRouting: true }],
+    ["v14.3.3-ping.json", { serverVersion: "14.3.3", minClientVersion: "13.0.0", sshPublicAddr: "teleport.example.com:3023", tlsRouting: false, target: "14.3.3" }],
+    ["v16.4.12-ping.json", { serverVersion: "16.4.12", minClientVersion: "15.0.0-aa", toolsVersion: null, target: "16.4.12", edition: "community" }],
+    ["v17.4.8-ent-fips-ping.json", { cluster: "corp-prod", edition: "ent", fips: true, target: "17.4.8", sshPublicAddr: "teleport.corp.example.com:3023" }],
+    ["v17.5.1-community-find.json", { serverVersion: "17.5.1", minClientVersion: "16.0.0-aa", webPublicAddr: "teleport.example.com:443", target: "17.5.1" }],
+    ["v18.1.4-tools-auto-update-find.json", { serverVersion: "18.1.4", toolsVersion: "18.1.1", target: "18.1.1", edition: "ent" }],
+  ];
+  for (const [file, expected] of table) {
+    const info = parsePing(body(file), "p:443", "u");
+    for (const [k, v] of Object.entries(expected)) assert.deepEqual((info as any)[k], v, `${file}: ${k}`);
+  }
+  assert.throws(() => parsePing(body("error-not-found.json"), "p:443", "u"), (e: unknown) => e instanceof TshupError && e.exitCode === 4);
+});
