@@ -16,3 +16,9 @@ export function formatDuration(seconds: number): string {
   const m = Math.floor(seconds / 60);
   return `${m}m${String(Math.ceil(seconds % 60)).padStart(2, "0")}s`;
 }
+
+/** `~/...` for paths under the home directory, as a person reads them. */
+export function tildify(p: string, home: string, sep = "/"): string {
+  if (home && (p === home || p.startsWith(home + sep))) return `~${p.slice(home.length)}`;
+  return p;
+}

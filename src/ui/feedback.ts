@@ -32,7 +32,8 @@ export interface FeedbackOptions {
 /** Animation only for a person at a terminal: never into pipes, logs, --json or --quiet runs. */
 export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
   const err = host.stderr;
-  const tty = Boolean(err.isTTY) && envGet(host, "TERM") !== "dumb" && !envGet(host, "CI");
+  // A pty without a size (columns 0) cannot be redrawn in place.
+  const tty = Boolean(err.isTTY) && (err.columns ?? 0) > 0 && envGet(host, "TERM") !== "dumb" && !envGet(host, "CI");
   const animated = tty && !opts.json && !opts.quiet;
   const color = tty && envGet(host, "NO_COLOR") === undefined;
   const talk = !opts.quiet;
@@ -47,10 +48,12 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
         return { succeed: (t) => opts.verbose && err.write(`${t}\n`), fail: () => {} };
       }
       const { default: ora } = await import("ora");
-      const s = ora({ text, stream: err as NodeJS.WritableStream, color: "cyan", isEnabled: true, discardStdin: false });
-      if (!color) s.color = "white";
+      const s = ora({ text, stream: err as NodeJS.WritableStream, color: color ? "cyan" : false, isEnabled: true, discardStdin: false });
       s.start();
-      return { succeed: (t) => s.succeed(t), fail: (t) => s.fail(t) };
+      return {
+        succeed: (t) => s.stopAndPersist({ symbol: paint("32", "✔"), text: t }),
+        fail: (t) => s.stopAndPersist({ symbol: paint("31", "✖"), text: t }),
+      };
     },
     progress(label) {
       if (!animated) {

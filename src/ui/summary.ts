@@ -1,5 +1,6 @@
 import type { Context } from "../context.js";
 import type { ClusterInfo } from "../core/ping.js";
+import { tildify } from "../core/format.js";
 
 /** The few lines a person reads at the end: what happened, where tsh is, and what to type next. */
 export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
@@ -20,13 +21,17 @@ export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
   }
   const verb = report.previous === null ? "installed" : report.previous === report.version ? "reinstalled" : `installed (was ${report.previous})`;
   out(`${ok} tsh ${report.version} ${verb}`);
-  out(`  tsh:  ${report.paths?.tsh}`);
+  out(`  tsh:  ${tildify(report.paths?.tsh ?? "", host.home, host.platform === "win32" ? "\\" : "/")}`);
   const pathStep = report.steps.find((s) => s.step === "path");
   if (!opts.modifyPath) {
     out("  PATH: left alone (--no-modify-path). To use tsh, add this yourself:");
     for (const line of platform.pathInstructions(layout).split("\n")) out(`    ${line}`);
   } else if (pathStep?.status === "done") {
-    out(`  PATH: ${pathStep.detail}`);
+    const sep = host.platform === "win32" ? "\\" : "/";
+    const files = ((report.path_files as { file: string; action: string }[] | undefined) ?? [])
+      .filter((e) => e.action !== "unchanged" && !e.file.startsWith(layout.root + sep))
+      .map((e) => `${tildify(e.file, host.home, sep)} (${e.action})`);
+    out(`  PATH: ${tildify(layout.binDir, host.home, sep)} added${files.length ? ` via ${files.join(", ")}` : ""}`);
     out(`        new terminals find tsh; in this one run: ${platform.currentShellHint(layout)}`);
   }
   const first = clusters[0];
