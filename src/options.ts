@@ -33,6 +33,13 @@ export interface Options {
   quiet: boolean;
   verbose: boolean;
   timeoutSeconds: number;
+  /** mirror: the versions (--version V[,V...]) and platforms (--platforms a,b) to fetch. */
+  versions: string[];
+  platforms: string[] | null;
+  /** Seconds of random delay before contacting anything (fleet cron runs). */
+  jitterSeconds: number;
+  /** Several clusters whose windows do not overlap: one tsh per cluster side by side. */
+  perCluster: boolean;
   /** Flags given explicitly, so a manifest only fills what the user left open. */
   explicit: Set<string>;
 }
@@ -59,6 +66,9 @@ const FLAGS = {
   quiet: { type: "boolean", short: "q" },
   verbose: { type: "boolean", short: "v" },
   timeout: { type: "string" },
+  platforms: { type: "string" },
+  jitter: { type: "string" },
+  "per-cluster": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -86,10 +96,14 @@ export function parseOptions(argv: string[]): Options {
   const explicit = new Set(Object.keys(v));
 
   let version: string | null = null;
+  const versions: string[] = [];
   if (typeof v.version === "string") {
-    const pin = v.version.replace(/^v(?=\d)/, "");
-    if (!isStrictVersion(pin)) throw usageError(`--version ${v.version} is not a version like 17.5.1`, "give the full tsh version, e.g. --version 17.5.1");
-    version = pin;
+    for (const raw of command === "mirror" ? v.version.split(",") : [v.version]) {
+      const pin = raw.trim().replace(/^v(?=\d)/, "");
+      if (!isStrictVersion(pin)) throw usageError(`--version ${raw} is not a version like 17.5.1`, "give the full tsh version, e.g. --version 17.5.1");
+      versions.push(pin);
+    }
+    version = versions[0]!;
   } else if (argv.includes("--version") && !showVersion) {
     throw usageError("--version needs a version like 17.5.1 (or run tshup --version alone for tshup's own)", HINT);
   }
@@ -101,6 +115,8 @@ export function parseOptions(argv: string[]): Options {
   const tools = parseTools(v.tools ?? "tsh");
   const keep = parseCount("--keep", v.keep ?? "3", 1);
   const timeoutSeconds = parseCount("--timeout", v.timeout ?? "30", 1);
+  const jitterSeconds = parseCount("--jitter", v.jitter ?? "0", 0);
+  const platforms = v.platforms === undefined ? null : v.platforms.split(",").map((p) => p.trim()).filter(Boolean);
   if (v.quiet && v.verbose) throw usageError("--quiet and --verbose contradict each other", "pick one");
   if (command === "use" && !help && positionals.length !== 1) {
     throw usageError("use needs exactly one VERSION", "e.g. tshup use 17.5.1; tshup list shows what is installed");
@@ -135,6 +151,10 @@ export function parseOptions(argv: string[]): Options {
     quiet: Boolean(v.quiet),
     verbose: Boolean(v.verbose),
     timeoutSeconds,
+    versions,
+    platforms,
+    jitterSeconds,
+    perCluster: Boolean(v["per-cluster"]),
     explicit,
   };
 }

@@ -66,6 +66,12 @@ function hasTools(record: VersionRecord, tools: readonly Tool[]): boolean {
 export async function runInstall(ctx: Context): Promise<number> {
   const { opts, layout, platform, report, feedback, host } = ctx;
   const proxies = await resolveProxies(ctx);
+  if (opts.jitterSeconds > 0) {
+    // Spreads a fleet's cron runs so they do not reach the proxy and the CDN in the same second.
+    const delay = Math.floor(Math.random() * opts.jitterSeconds * 1000);
+    feedback.verbose(`waiting ${(delay / 1000).toFixed(1)} s (--jitter ${opts.jitterSeconds})`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
   const clusters = await queryClusters(ctx, proxies);
   report.paths = { root: layout.root, bin_dir: layout.binDir, tsh: path.join(layout.binDir, platform.binName("tsh")) };
 
