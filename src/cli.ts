@@ -40,6 +40,8 @@ async function dispatch(ctx: import("./context.js").Context): Promise<number> {
       return (await import("./commands/list.js")).runList(ctx);
     case "use":
       return (await import("./commands/use.js")).runUse(ctx);
+    case "doctor":
+      return (await import("./commands/doctor.js")).runDoctor(ctx);
     case "mirror":
       return (await import("./commands/mirror.js")).runMirror(ctx);
     default:

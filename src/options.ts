@@ -179,6 +179,9 @@ Usage:
   tshup status [flags]      compare what is installed with what each proxy wants (exit 3: something to do)
   tshup list                installed versions, the active one marked
   tshup use VERSION         make an installed version the active one
+  tshup doctor              diagnose the setup and say how to fix what is wrong (exit 3: problems)
+  tshup mirror DIR --version V[,V...] [--platforms P,...]
+                            download and verify artifacts into DIR, laid out like the CDN
   tshup --version           print tshup's own version
 
 Flags:
@@ -201,6 +204,7 @@ Flags:
   --keep N                  installed versions to keep (default 3; the active one is never removed)
   --force                   allow a version outside the window; reinstall even when nothing changed
   --timeout SECONDS         network timeout per request (default 30)
+  --jitter SECONDS          wait a random time up to SECONDS first (spreads a fleet's cron runs)
   -q, --quiet, -v, --verbose
 
 Exit codes: 0 ok, 1 internal, 2 usage, 3 pending, 4 network, 5 verification, 6 incompatible, 7 system.
