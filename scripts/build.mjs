@@ -33,7 +33,8 @@ export async function bundle({ outfile = path.join(root, "dist", "tshup.cjs"), e
     platform: "node",
     target: "node20",
     format: "cjs",
-    minify: false,
+    minify: true,
+    keepNames: false,
     legalComments: "none",
     banner: { js: "#!/usr/bin/env node" },
     define: {

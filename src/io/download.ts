@@ -7,6 +7,7 @@ import type { StreamingExtractor } from "./extract.js";
 import { networkError, verificationError, fsError, TshupError } from "../core/errors.js";
 import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
 import { parseSidecar } from "../core/artifact.js";
+import { byteBudgetCollector } from "./memory.js";
 
 export interface Progress {
   received: number;
@@ -72,8 +73,11 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
   let extractorError: unknown = null;
   extractor?.done.catch((err) => (extractorError = err));
 
+  const relieve = byteBudgetCollector(2 * 1024 * 1024);
+  // Hashes and extracts a chunk; waits only when the extractor asks for a pause.
   const feed = async (chunk: Buffer) => {
     hash.update(chunk);
+    relieve(chunk.length);
     if (!extractor) return;
     if (extractorError) throw extractorError;
     if (!extractor.input.write(chunk)) {
@@ -82,15 +86,29 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
   };
 
   await discardForeignPartial(job);
-  let fh: fsp.FileHandle;
+  let resumed = 0;
   try {
-    fh = await fsp.open(job.partialPath, "a+");
+    resumed = (await fsp.stat(job.partialPath)).size;
+  } catch {
+    // nothing to resume
+  }
+  let partial: fs.WriteStream;
+  try {
     await fsp.writeFile(`${job.partialPath}.json`, JSON.stringify({ url: job.url, sha256: job.sha256 }));
+    partial = fs.createWriteStream(job.partialPath, { flags: "a" });
+    await once(partial, "open");
   } catch (err) {
     throw fsError(err, "open", job.partialPath);
   }
+  let partialError: unknown = null;
+  partial.on("error", (err) => (partialError = fsError(err, "write", job.partialPath)));
+  // Writes a chunk to the .partial file without waiting for the disk unless its buffer is full.
+  const keep = async (chunk: Buffer) => {
+    if (partialError) throw partialError;
+    if (!partial.write(chunk)) await once(partial, "drain");
+  };
+
   let offset = 0;
-  const resumed = (await fh.stat()).size;
   try {
     if (resumed > 0) {
       for await (const chunk of fs.createReadStream(job.partialPath, { end: resumed - 1 })) {
@@ -136,8 +154,9 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       try {
         for await (const chunk of res.stream) {
           const buf = chunk as Buffer;
-          await fh.write(buf);
+          const kept = keep(buf);
           await feed(buf);
+          await kept;
           offset += buf.length;
           job.onProgress?.({ received: offset, total });
         }
@@ -155,10 +174,11 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
         await retryOr(wrapped);
       }
     }
-    await fh.sync();
   } finally {
-    await fh.close();
+    partial.end();
+    await once(partial, "close").catch(() => {});
   }
+  if (partialError) throw partialError;
 
   if (extractor) {
     extractor.input.end();
