@@ -22,10 +22,20 @@ export async function main(argv: string[], host: Host): Promise<number> {
     const { createContext } = await import("./context.js");
     const ctx = createContext(host, opts);
     report = ctx.report;
+    if (opts.command !== "list" && opts.command !== "use" && opts.command !== "mirror") {
+      const { loadManifest, applyManifest } = await import("./commands/config.js");
+      ctx.site = await loadManifest(ctx);
+      if (ctx.site) applyManifest(ctx, ctx.site);
+    }
     const code = await dispatch(ctx);
     if (opts.json) host.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return code;
   } catch (err) {
+    if ((err as Error)?.name === "Cancelled") {
+      // Ctrl-C in the wizard: nothing was written yet.
+      host.stdout.write("\nCancelled; nothing was changed.\n");
+      return 130;
+    }
     return reportFailure(host, err, report, opts?.json ?? wantsJson, opts?.verbose ?? argv.includes("--verbose"));
   }
 }
@@ -40,6 +50,8 @@ async function dispatch(ctx: import("./context.js").Context): Promise<number> {
       return (await import("./commands/list.js")).runList(ctx);
     case "use":
       return (await import("./commands/use.js")).runUse(ctx);
+    case "uninstall":
+      return (await import("./commands/uninstall.js")).runUninstall(ctx);
     case "doctor":
       return (await import("./commands/doctor.js")).runDoctor(ctx);
     case "mirror":

@@ -7,6 +7,7 @@ import { defaultRoot, layoutFor, pathFor, type Layout } from "./core/layout.js";
 import { newReport, type Report } from "./core/report.js";
 import { Http } from "./io/http.js";
 import type { PlatformStrategy } from "./platform/types.js";
+import type { Manifest } from "./core/manifest.js";
 import { posixStrategy } from "./platform/posix.js";
 import { win32Strategy } from "./platform/win32.js";
 
@@ -21,6 +22,8 @@ export interface Context {
   http: Http;
   /** TELEPORT_HOME, default ~/.tsh: where tsh keeps profiles and keys. */
   teleportHome: string;
+  /** The site manifest in force (--manifest, or built in), already merged into opts. */
+  site: Manifest | null;
 }
 
 export function createContext(host: Host, opts: Options): Context {
@@ -37,5 +40,6 @@ export function createContext(host: Host, opts: Options): Context {
     report: newReport(opts.command),
     http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4 }),
     teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),
+    site: null,
   };
 }

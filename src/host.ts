@@ -16,6 +16,8 @@ export interface Host {
   pid: number;
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Absent in hosts that can never prompt. */
+  stdin?: NodeJS.ReadableStream;
   stdinIsTTY: boolean;
   now(): number;
 }
@@ -34,6 +36,7 @@ export function realHost(): Host {
     pid: process.pid,
     stdout: process.stdout,
     stderr: process.stderr,
+    stdin: process.stdin,
     stdinIsTTY: Boolean(process.stdin.isTTY),
     now: () => Date.now(),
   };
@@ -45,4 +48,9 @@ export function envGet(host: Host, name: string): string | undefined {
   if (direct !== undefined || host.platform !== "win32") return direct;
   const key = Object.keys(host.env).find((k) => k.toUpperCase() === name.toUpperCase());
   return key === undefined ? undefined : host.env[key];
+}
+
+/** A person at a terminal who may be asked questions (SPEC: never with --yes, no TTY, or CI set). */
+export function canPrompt(host: Host, opts: { yes: boolean; json: boolean }): boolean {
+  return host.stdinIsTTY && host.stdin !== undefined && Boolean(host.stdout.isTTY) && !opts.yes && !opts.json && !envGet(host, "CI");
 }

@@ -2,12 +2,12 @@ import path from "node:path";
 import fsp from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import type { Context } from "../context.js";
-import { envGet } from "../host.js";
+import { canPrompt, envGet } from "../host.js";
 import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
 import { chooseVersion, type Choice } from "../core/choose.js";
 import type { Edition } from "../core/ping.js";
 import { addStep, clusterReport } from "../core/report.js";
-import { usageError, fsError, verificationError } from "../core/errors.js";
+import { TshupError, usageError, fsError, verificationError } from "../core/errors.js";
 import { acquireLock } from "../io/lock.js";
 import { cleanWorkAreas, commitVersion, listInstalled, newStagingDir, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
 import { downloadVerified, fetchSidecar, removePartial } from "../io/download.js";
@@ -16,6 +16,7 @@ import { checkTshVersion } from "../io/spawn.js";
 import { mkdirp } from "../io/fsx.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
 import { printSummary } from "../ui/summary.js";
+import { manifestProxies, seedConfig } from "./config.js";
 
 export const DEFAULT_CDN = "https://cdn.teleport.dev";
 
@@ -32,7 +33,8 @@ export interface Target {
 /** The version, edition and artifact every cluster accepts, from the proxies' answers and the flags. */
 export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: VersionRecord | null): Target {
   const { opts, host } = ctx;
-  const choice = chooseVersion({ clusters, pin: opts.version, force: opts.force, match: "exact", active: active?.version ?? null });
+  const match = ctx.site?.policy?.match ?? "exact";
+  const choice = chooseVersion({ clusters, pin: opts.version, force: opts.force, match, active: active?.version ?? null });
   let edition: Edition = opts.edition === "auto" ? (clusters.some((c) => c.edition === "ent") ? "ent" : "community") : opts.edition;
   let fips = opts.edition !== "community" && clusters.some((c) => c.fips);
   if (host.platform === "win32") {
@@ -53,19 +55,21 @@ export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: 
 
 /** --cdn-url, TELEPORT_CDN_BASE_URL, or the public CDN; a plain directory is a file:// mirror. */
 export function cdnBase(ctx: Context): string {
-  const raw = ctx.opts.cdnUrl ?? envGet(ctx.host, "TELEPORT_CDN_BASE_URL") ?? DEFAULT_CDN;
+  const raw = ctx.opts.cdnUrl ?? envGet(ctx.host, "TELEPORT_CDN_BASE_URL") ?? ctx.site?.cdn ?? DEFAULT_CDN;
   if (/^(https?|file):\/\//i.test(raw)) return raw.replace(/\/+$/, "");
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw usageError(`--cdn-url ${raw}: only https://, http://, file:// or a directory`, "e.g. --cdn-url https://mirror.example.org/teleport");
   return pathToFileURL(path.resolve(raw)).href.replace(/\/+$/, "");
 }
 
-function hasTools(record: VersionRecord, tools: readonly Tool[]): boolean {
+export function hasTools(record: VersionRecord, tools: readonly Tool[]): boolean {
   return tools.every((t) => Boolean(record.tools[t]));
 }
 
 export async function runInstall(ctx: Context): Promise<number> {
   const { opts, layout, platform, report, feedback, host } = ctx;
-  const proxies = await resolveProxies(ctx);
+  const interactive = canPrompt(host, opts);
+  const proxies = await proxiesOrAsk(ctx, interactive);
+  await askMissingNames(ctx, interactive);
   if (opts.jitterSeconds > 0) {
     // Spreads a fleet's cron runs so they do not reach the proxy and the CDN in the same second.
     const delay = Math.floor(Math.random() * opts.jitterSeconds * 1000);
@@ -86,6 +90,10 @@ export async function runInstall(ctx: Context): Promise<number> {
   const base = cdnBase(ctx);
 
   if (opts.dryRun) return dryRun(ctx, clusters, target, before);
+  if (interactive) {
+    const { confirmPlan } = await import("./plan.js");
+    if (!(await confirmPlan(ctx, clusters, target, before))) return 0;
+  }
 
   await mkdirp(layout.root);
   const lock = await acquireLock(layout.lockPath, {
@@ -121,6 +129,13 @@ export async function runInstall(ctx: Context): Promise<number> {
     } else {
       addStep(report, "path", "skipped", "--no-modify-path");
     }
+    if (opts.seedConfig) {
+      const tsh = path.join(layout.binDir, platform.binName("tsh"));
+      const config = await seedConfig(ctx, clusters, () => tsh, { dryRun: false });
+      state.createdFiles = [...new Set([...state.createdFiles, ...config.created])];
+    } else {
+      addStep(report, "config", "skipped", "--no-config");
+    }
 
     const removed = await pruneVersions(layout, opts.keep, record.id);
     addStep(report, "prune", removed.length > 0 ? "done" : "skipped", removed.length > 0 ? `removed ${removed.join(", ")} (--keep ${opts.keep})` : `nothing beyond --keep ${opts.keep}`);
@@ -136,12 +151,49 @@ export async function runInstall(ctx: Context): Promise<number> {
   return 0;
 }
 
+/** The proxies from flags, environment, manifest or profile; a person at a terminal is asked instead of failing. */
+async function proxiesOrAsk(ctx: Context, interactive: boolean) {
+  try {
+    return await resolveProxies(ctx, manifestProxies(ctx.site));
+  } catch (err) {
+    if (!(err instanceof TshupError) || err.code !== "usage" || !interactive || ctx.opts.proxies.length > 0) throw err;
+    const { askProxy } = await import("../ui/wizard.js");
+    ctx.opts.proxies = [await askProxy(ctx.host)];
+    return resolveProxies(ctx);
+  }
+}
+
+/**
+ * The names ssh config needs: what the manifest's `ask` lists (and, without a manifest, the Teleport
+ * user when config is seeded). A person is asked; a script gets exit 2 naming the flag.
+ */
+async function askMissingNames(ctx: Context, interactive: boolean): Promise<void> {
+  const { opts, site } = ctx;
+  if (!opts.seedConfig) return;
+  const asks = site?.ask ?? (interactive ? ["user"] : []);
+  const missing = (["user", "login"] as const).filter((k) => asks.includes(k) && !opts[k]);
+  if (missing.length === 0) return;
+  if (!interactive) {
+    const flags = missing.map((k) => `--${k} NAME`).join(" and ");
+    throw usageError(`the site manifest asks for the ${missing.map((k) => (k === "user" ? "Teleport user" : "SSH login")).join(" and ")}, and this run cannot ask`, `pass ${flags}, or --no-config to skip ssh config`);
+  }
+  const { askName } = await import("../ui/wizard.js");
+  if (missing.includes("user")) opts.user = await askName(ctx.host, "Teleport user name (as you log in to Teleport)");
+  if (missing.includes("login")) opts.login = await askName(ctx.host, "SSH login on the hosts (the Unix account)", opts.user ?? undefined);
+}
+
 function lockTimeoutMs(ctx: Context): number {
   const s = Number(envGet(ctx.host, "TSHUP_LOCK_TIMEOUT") ?? "");
   return Number.isFinite(s) && s > 0 ? s * 1000 : 10 * 60 * 1000;
 }
 
-export async function installedAndActive(ctx: Context): Promise<{ installed: VersionRecord[]; activeId: string | null; active: VersionRecord | null }> {
+export interface Installed {
+  installed: VersionRecord[];
+  activeId: string | null;
+  active: VersionRecord | null;
+}
+
+export async function installedAndActive(ctx: Context): Promise<Installed> {
   const installed = await listInstalled(ctx.layout);
   const activeId = await ctx.platform.readActiveId(ctx.layout);
   return { installed, activeId, active: installed.find((r) => r.id === activeId) ?? null };
@@ -151,7 +203,9 @@ export async function installedAndActive(ctx: Context): Promise<{ installed: Ver
 async function installVersion(ctx: Context, target: Target, base: string): Promise<VersionRecord> {
   const { layout, opts, report, feedback, host } = ctx;
   const url = `${base}/${target.artifact}`;
-  const sha256 = await fetchSidecar(ctx.http, `${url}.sha256`);
+  // A site's pinned hash is checked instead of the CDN's sidecar (SPEC section 7).
+  const pinned = ctx.site?.policy?.sha256?.[target.artifact];
+  const sha256 = pinned ?? (await fetchSidecar(ctx.http, `${url}.sha256`));
   await mkdirp(layout.downloadsDir);
   const partialPath = path.join(layout.downloadsDir, `${target.artifact}.partial`);
   let staging = "";
@@ -220,23 +274,14 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
   return record;
 }
 
-async function dryRun(ctx: Context, clusters: QueriedCluster[], target: Target, before: { installed: VersionRecord[]; activeId: string | null }): Promise<number> {
-  const { report, layout, platform, opts } = ctx;
-  const have = before.installed.find((r) => r.id === target.id && hasTools(r, opts.tools));
-  const install = !have || opts.force;
-  const activate = before.activeId !== target.id || opts.force;
-  addStep(report, "download", "skipped", install ? `would download ${target.artifact}` : `tsh ${target.version} is already installed`);
-  addStep(report, "activate", "skipped", activate ? `would make tsh ${target.version} active` : `tsh ${target.version} is already active`);
-  let pathChange = false;
-  if (opts.modifyPath) {
-    const outcome = await platform.addToPath(layout, { dryRun: true });
-    pathChange = outcome.changed;
-    addStep(report, "path", "skipped", pathChange ? `would add ${layout.binDir} to PATH` : `${layout.binDir} is already on PATH`);
-  }
-  const wouldChange = install || activate || pathChange;
+async function dryRun(ctx: Context, clusters: QueriedCluster[], target: Target, before: Installed): Promise<number> {
+  const { report } = ctx;
+  const { describePlan } = await import("./plan.js");
+  const plan = await describePlan(ctx, clusters, target, before);
+  for (const line of plan.lines) addStep(report, "plan", "skipped", line);
   report.dry_run = true;
-  report.would_change = wouldChange;
+  report.would_change = plan.wouldChange;
   report.clusters = clusters.map((c) => clusterReport(c, report.version));
   printSummary(ctx, clusters);
-  return wouldChange ? 3 : 0;
+  return plan.wouldChange ? 3 : 0;
 }

@@ -1,6 +1,287 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
 import type { Context } from "../context.js";
-import { usageError } from "../core/errors.js";
+import { envGet, type PlatformName } from "../host.js";
+import { artifactCandidates, parseSidecar } from "../core/artifact.js";
+import type { Edition } from "../core/ping.js";
+import { addStep } from "../core/report.js";
+import { fsError, networkError, TshupError, usageError, verificationError } from "../core/errors.js";
+import { downloadVerified } from "../io/download.js";
+import { acquireLock } from "../io/lock.js";
+import { atomicWriteFile, mkdirp, renameWithRetry } from "../io/fsx.js";
+import { cdnBase } from "./install.js";
 
-export async function runMirror(_ctx: Context): Promise<number> {
-  throw usageError("tshup mirror is not available yet", "");
+interface MirrorPlatform {
+  platform: PlatformName;
+  /** Node's arch name, as artifactCandidates takes it. */
+  arch: string;
+  fips: boolean;
+}
+
+/** What `--platforms` accepts: Teleport's own platform names, as they appear in the artifact names. */
+export const MIRROR_PLATFORMS: Readonly<Record<string, MirrorPlatform>> = {
+  "linux-amd64": { platform: "linux", arch: "x64", fips: false },
+  "linux-arm64": { platform: "linux", arch: "arm64", fips: false },
+  "linux-arm": { platform: "linux", arch: "arm", fips: false },
+  "linux-386": { platform: "linux", arch: "ia32", fips: false },
+  "darwin-universal": { platform: "darwin", arch: "arm64", fips: false },
+  "windows-amd64": { platform: "win32", arch: "x64", fips: false },
+  "linux-amd64-fips": { platform: "linux", arch: "x64", fips: true },
+  "linux-arm64-fips": { platform: "linux", arch: "arm64", fips: true },
+  "linux-arm-fips": { platform: "linux", arch: "arm", fips: true },
+  "linux-386-fips": { platform: "linux", arch: "ia32", fips: true },
+};
+
+/** FIPS builds are a deliberate choice of a few sites, so they are fetched only when named. */
+export const DEFAULT_MIRROR_PLATFORMS = Object.keys(MIRROR_PLATFORMS).filter((p) => !MIRROR_PLATFORMS[p]!.fips);
+
+export const MIRROR_HELP = `tshup mirror: download and verify Teleport artifacts into a directory laid out like the CDN
+
+Usage:
+  tshup mirror DIR --version V[,V...] [--platforms P[,P...]] [--edition auto|community|ent] [--cdn-url URL]
+
+Writes DIR/<artifact> and DIR/<artifact>.sha256 side by side (flat, as on the CDN), so that
+  tshup --cdn-url DIR        (or --cdn-url file:///DIR, or DIR served over HTTP(S))
+installs from it. Every artifact is checked against the CDN's .sha256 file before it is renamed
+into place; one already present is re-hashed and skipped when it matches, re-downloaded when not.
+An interrupted download stays as DIR/<artifact>.partial and the next run resumes it.
+No Teleport proxy is contacted.
+
+  --version V[,V...]   tsh versions to fetch (required), e.g. --version 17.5.1,16.4.3
+  --platforms P,...    default: ${DEFAULT_MIRROR_PLATFORMS.join(", ")}
+                       FIPS builds only when named: ${Object.keys(MIRROR_PLATFORMS).filter((p) => MIRROR_PLATFORMS[p]!.fips).join(", ")}
+                       (FIPS builds are enterprise builds, whatever --edition says)
+  --edition E          auto and community: community builds; ent: enterprise builds as well
+                       (Windows has only the community build, which serves every cluster)
+  --cdn-url URL        where to download from (default TELEPORT_CDN_BASE_URL, else https://cdn.teleport.dev)
+  --dry-run            say what would be fetched (exit 3 when something would), change nothing
+  --json               one JSON document on stdout: mirror.artifacts[] with name, sha256, status
+`;
+
+const USAGE_HINT = "usage: tshup mirror DIR --version V[,V...] [--platforms P,...] [--edition auto|community|ent]";
+
+export interface MirrorEntry {
+  name: string;
+  sha256: string | null;
+  status: "done" | "skipped" | "failed";
+}
+
+/** The artifact names for the versions, platforms and edition asked for, in a stable order, once each. */
+export function mirrorArtifacts(versions: readonly string[], platforms: readonly string[], edition: "auto" | "community" | "ent"): string[] {
+  const editions: Edition[] = edition === "ent" ? ["community", "ent"] : ["community"];
+  const names: string[] = [];
+  for (const version of versions) {
+    for (const key of platforms) {
+      const p = MIRROR_PLATFORMS[key]!;
+      for (const ed of p.fips ? (["ent"] as Edition[]) : editions) {
+        const name = artifactCandidates({ version, platform: p.platform, arch: p.arch, edition: ed, fips: p.fips })[0]!.name;
+        if (!names.includes(name)) names.push(name);
+      }
+    }
+  }
+  return names;
+}
+
+function parseRequest(ctx: Context): { dir: string; names: string[] } {
+  const { opts } = ctx;
+  if (opts.positionals.length === 0) throw usageError("mirror needs a directory: tshup mirror DIR --version V", USAGE_HINT);
+  if (opts.positionals.length > 1) throw usageError(`mirror takes one directory, got ${opts.positionals.map((p) => `"${p}"`).join(" ")}`, USAGE_HINT);
+  if (opts.versions.length === 0) throw usageError("mirror needs --version V[,V...]: which tsh versions to fetch", USAGE_HINT);
+  const platforms = opts.platforms ?? DEFAULT_MIRROR_PLATFORMS;
+  if (platforms.length === 0) throw usageError("--platforms is empty", `valid platforms: ${Object.keys(MIRROR_PLATFORMS).join(", ")}`);
+  for (const p of platforms) {
+    if (!Object.hasOwn(MIRROR_PLATFORMS, p)) {
+      throw usageError(`--platforms: unknown platform "${p}"`, `valid platforms: ${Object.keys(MIRROR_PLATFORMS).join(", ")}`);
+    }
+  }
+  const fips = platforms.filter((p) => MIRROR_PLATFORMS[p]!.fips);
+  if (fips.length > 0 && opts.edition === "community") {
+    throw usageError(`--edition community contradicts --platforms ${fips.join(",")}: FIPS builds are enterprise builds`, "drop --edition community, or the -fips platforms");
+  }
+  const dir = path.resolve(opts.positionals[0]!);
+  return { dir, names: mirrorArtifacts(opts.versions, platforms, opts.edition) };
+}
+
+export async function runMirror(ctx: Context): Promise<number> {
+  const { opts, report, host, feedback } = ctx;
+  const { dir, names } = parseRequest(ctx);
+  const base = cdnBase(ctx);
+  const entries: MirrorEntry[] = [];
+  report.mirror = { dir, artifacts: entries };
+  const say = (line: string) => {
+    if (!opts.json && !opts.quiet) host.stdout.write(`${line}\n`);
+  };
+
+  if (!opts.dryRun) await mkdirp(dir);
+  const lockPath = path.join(dir, ".tshup-mirror.lock");
+  const lock = opts.dryRun
+    ? null
+    : await acquireLock(lockPath, {
+        pid: host.pid,
+        timeoutMs: lockTimeoutMs(ctx),
+        onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${dir}`),
+      });
+  const failures: TshupError[] = [];
+  let wouldChange = false;
+  try {
+    for (const name of names) {
+      const url = `${base}/${name}`;
+      try {
+        const outcome = await mirrorOne(ctx, dir, url, name);
+        entries.push({ name, sha256: outcome.sha256, status: outcome.status });
+        addStep(report, "download", outcome.status, `${name}: ${outcome.detail}`);
+        if (outcome.wouldChange) wouldChange = true;
+        say(`${outcome.word.padEnd(8)} ${name}  ${outcome.detail}`);
+      } catch (err) {
+        if (!(err instanceof TshupError)) throw err;
+        failures.push(err);
+        entries.push({ name, sha256: null, status: "failed" });
+        addStep(report, "download", "failed", `${name}: ${err.message}`);
+        say(`${"failed".padEnd(8)} ${name}  ${err.message}`);
+      }
+    }
+  } finally {
+    await lock?.release();
+  }
+
+  const fetched = entries.filter((e) => e.status === "done").length;
+  const kept = entries.filter((e) => e.status === "skipped").length;
+  if (failures.length > 0) {
+    // Everything that did verify stays in place; the first failure decides the exit code.
+    const first = failures[0]!;
+    const more = failures.length > 1 ? ` (and ${failures.length - 1} more of ${names.length} artifacts failed)` : "";
+    throw new TshupError(first.code, `${first.message}${more}`, first.hint, { cause: first });
+  }
+  if (opts.dryRun) {
+    report.dry_run = true;
+    report.would_change = wouldChange;
+    return wouldChange ? 3 : 0;
+  }
+  feedback.info(`${dir}: ${names.length} artifact${names.length === 1 ? "" : "s"} verified (${fetched} fetched, ${kept} already there). Install from it with: tshup --cdn-url ${dir}`);
+  return 0;
+}
+
+interface Outcome {
+  status: "done" | "skipped";
+  word: string;
+  detail: string;
+  sha256: string;
+  wouldChange: boolean;
+}
+
+async function mirrorOne(ctx: Context, dir: string, url: string, name: string): Promise<Outcome> {
+  const { opts, host, feedback } = ctx;
+  const sidecar = await fetchSidecarText(ctx, url);
+  const sha256 = parseSidecar(sidecar.toString("utf8"))!;
+  const finalPath = path.join(dir, name);
+  const sidecarPath = `${finalPath}.sha256`;
+  const localSidecar = await readIfExists(sidecarPath);
+  const sidecarCurrent = localSidecar !== null && localSidecar.equals(sidecar);
+  const have = await hashFile(finalPath);
+
+  if (have === sha256) {
+    if (sidecarCurrent) return { status: "skipped", word: "verified", detail: `already in the mirror (sha256 ${sha256})`, sha256, wouldChange: false };
+    if (opts.dryRun) return { status: "skipped", word: "would", detail: `would write ${name}.sha256`, sha256, wouldChange: true };
+    await writeSidecar(sidecarPath, sidecar);
+    return { status: "done", word: "sidecar", detail: `wrote ${name}.sha256 next to the verified file (sha256 ${sha256})`, sha256, wouldChange: true };
+  }
+  const why = have === null ? "" : ` (the copy in the mirror has sha256 ${have}: replaced)`;
+  if (opts.dryRun) {
+    return { status: "skipped", word: "would", detail: `would fetch ${url}${have === null ? "" : " (the copy in the mirror does not match its checksum)"}`, sha256, wouldChange: true };
+  }
+
+  const partialPath = `${finalPath}.partial`;
+  const bar = feedback.progress(`Downloading ${name}`);
+  try {
+    await downloadVerified(ctx.http, {
+      url,
+      name,
+      sha256,
+      partialPath,
+      newExtractor: null,
+      retries: 4,
+      now: host.now,
+      onProgress: (p) => bar.update(p.received, p.total),
+    });
+  } finally {
+    bar.done();
+  }
+  // An old sidecar must not sit beside the new file even for a moment when the two disagree.
+  if (!sidecarCurrent && localSidecar !== null) await removeFile(sidecarPath);
+  try {
+    await renameWithRetry(partialPath, finalPath);
+  } catch (err) {
+    throw fsError(err, "move the verified download into place at", finalPath);
+  }
+  await removeFile(`${partialPath}.json`);
+  if (!sidecarCurrent) await writeSidecar(sidecarPath, sidecar);
+  return { status: "done", word: "fetched", detail: `${url} (sha256 ${sha256})${why}`, sha256, wouldChange: true };
+}
+
+/**
+ * The CDN's sidecar bytes, kept verbatim for the mirror. A missing sidecar for a missing artifact
+ * means the version (or platform) is not published: a network-class "not found" naming the URL.
+ */
+async function fetchSidecarText(ctx: Context, url: string): Promise<Buffer> {
+  const sidecarUrl = `${url}.sha256`;
+  const res = await ctx.http.get(sidecarUrl, { maxBytes: 64 * 1024 });
+  if (res.status === 404) {
+    const probe = await ctx.http.open(url, { offset: 0 });
+    probe.stream.destroy();
+    if (probe.status === 404) {
+      throw networkError(
+        `artifact not found: ${url} (HTTP 404)`,
+        "check the version and --platforms (not every version is built for every platform) and --cdn-url",
+      );
+    }
+    throw verificationError(`no checksum published at ${sidecarUrl}`, "tshup mirrors nothing it cannot verify; the source must serve the CDN's .sha256 files");
+  }
+  if (res.status !== 200) throw networkError(`${sidecarUrl} answered HTTP ${res.status}`, "try again later, or check --cdn-url");
+  if (!parseSidecar(res.body.toString("utf8"))) {
+    throw verificationError(`${sidecarUrl} is not a SHA-256 checksum file`, "check --cdn-url: the source must serve the CDN's .sha256 files as they are");
+  }
+  return res.body;
+}
+
+/** SHA-256 of a file in the mirror, or null when there is none. */
+async function hashFile(file: string): Promise<string | null> {
+  const hash = crypto.createHash("sha256");
+  try {
+    for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    // A directory where a file should be is as good as absent: it gets replaced, or the rename says why.
+    if (code === "EISDIR") return null;
+    throw fsError(err, "read", file);
+  }
+  return hash.digest("hex");
+}
+
+async function readIfExists(file: string): Promise<Buffer | null> {
+  try {
+    return await fsp.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw fsError(err, "read", file);
+  }
+}
+
+async function writeSidecar(file: string, data: Buffer): Promise<void> {
+  await atomicWriteFile(file, data, { mode: 0o644 });
+}
+
+async function removeFile(file: string): Promise<void> {
+  try {
+    await fsp.rm(file, { force: true });
+  } catch (err) {
+    throw fsError(err, "remove", file);
+  }
+}
+
+function lockTimeoutMs(ctx: Context): number {
+  const s = Number(envGet(ctx.host, "TSHUP_LOCK_TIMEOUT") ?? "");
+  return Number.isFinite(s) && s > 0 ? s * 1000 : 10 * 60 * 1000;
 }

@@ -39,5 +39,15 @@ export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
     out("");
     out("Next:");
     out(`  tsh login --proxy=${first.proxy}${opts.user ? ` --user=${opts.user}` : ""}`);
+    const example = exampleHost(ctx, first);
+    if (example) out(`  ssh ${example}`);
   }
+}
+
+/** A host name the seeded ssh config covers, made from the first host pattern. */
+function exampleHost(ctx: Context, c: ClusterInfo): string | null {
+  if (!ctx.opts.seedConfig || !ctx.report.steps.some((s) => s.step === "config")) return null;
+  const site = ctx.site?.clusters?.find((mc) => mc.proxy === c.proxy || mc.proxy.startsWith(`${c.proxy.replace(/:443$/, "")}`));
+  const pattern = site?.ssh?.hosts?.find((h) => !h.startsWith("!")) ?? `*.${c.cluster || c.proxy.replace(/:\d+$/, "")}`;
+  return pattern.replace(/\*/g, "node").replace(/\?/g, "1");
 }

@@ -1,0 +1,146 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import type { Context } from "../context.js";
+import { EMBEDDED_MANIFEST } from "../build-info.js";
+import { parseManifest, type Manifest, type ManifestCluster } from "../core/manifest.js";
+import { parseProxyAddress } from "../core/proxyaddr.js";
+import { usageError, networkError, fsError } from "../core/errors.js";
+import { addStep } from "../core/report.js";
+import type { ClusterSshConfig } from "../core/sshconfig.js";
+import { seedSshConfig, removeSshConfig } from "../io/sshconfig.js";
+import { seedTshProfile } from "../io/tshprofile.js";
+import { readTextIfExists } from "../io/fsx.js";
+import type { QueriedCluster } from "./clusters.js";
+
+/** `--manifest PATH|URL`, else the manifest a site built into its binary, else none. */
+export async function loadManifest(ctx: Context): Promise<Manifest | null> {
+  const ref = ctx.opts.manifest;
+  if (!ref) return EMBEDDED_MANIFEST ? parseManifest(EMBEDDED_MANIFEST, "built into this tshup") : null;
+  if (/^https?:\/\//i.test(ref)) {
+    const res = await ctx.http.get(ref, { maxBytes: 1024 * 1024 });
+    if (res.status !== 200) throw networkError(`could not fetch the manifest ${ref}: HTTP ${res.status}`, "check the URL, or pass a local file with --manifest");
+    return parseManifest(res.body.toString("utf8"), ref);
+  }
+  let text: string;
+  try {
+    text = await fsp.readFile(ref, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw usageError(`manifest ${ref} does not exist`, "check the path given to --manifest");
+    throw fsError(err, "read", ref);
+  }
+  return parseManifest(text, ref);
+}
+
+/** Flags override the manifest; the manifest overrides defaults (SPEC section 7). */
+export function applyManifest(ctx: Context, m: Manifest): void {
+  const o = ctx.opts;
+  const given = (flag: string) => o.explicit.has(flag);
+  if (!given("version") && m.policy?.version) o.version = m.policy.version;
+  if (!given("tools") && m.tools) o.tools = [...new Set(["tsh" as const, ...m.tools])];
+  if (!given("edition") && m.edition) o.edition = m.edition;
+  if (!given("user") && m.user) o.user = m.user;
+  if (!given("login") && m.login) o.login = m.login;
+}
+
+export function manifestProxies(m: Manifest | null): string[] {
+  return (m?.clusters ?? []).map((c) => c.proxy);
+}
+
+function manifestClusterFor(m: Manifest | null, c: QueriedCluster): ManifestCluster | undefined {
+  return m?.clusters?.find((mc) => {
+    try {
+      return parseProxyAddress(mc.proxy).addr === c.proxy;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const hostOf = (addr: string) => addr.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+
+/** The Teleport user: --user, the manifest, or the user of tsh's existing profile for this proxy. */
+export async function teleportUserFor(ctx: Context, c: QueriedCluster): Promise<string | null> {
+  if (ctx.opts.user) return ctx.opts.user;
+  const profile = await readTextIfExists(path.join(ctx.teleportHome, `${hostOf(c.proxy)}.yaml`));
+  const m = profile ? /^user:\s*["']?([^"'\s]+)["']?\s*$/m.exec(profile) : null;
+  return m ? m[1]! : null;
+}
+
+/** ssh and tsh files for each cluster; `tshPathFor` names the tsh its ProxyCommand runs. */
+export async function seedConfig(
+  ctx: Context,
+  clusters: QueriedCluster[],
+  tshPathFor: (c: QueriedCluster) => string,
+  opts: { dryRun: boolean },
+): Promise<{ changed: boolean; created: string[]; lines: string[] }> {
+  const { host, report, feedback } = ctx;
+  const created: string[] = [];
+  const lines: string[] = [];
+  let changed = false;
+
+  const specs: ClusterSshConfig[] = [];
+  for (const c of clusters) {
+    const user = await teleportUserFor(ctx, c);
+    const proxyHost = hostOf(c.proxy);
+    const profile = await seedTshProfile(
+      host,
+      {
+        teleportHome: ctx.teleportHome,
+        proxyHost,
+        webProxyAddr: c.proxy,
+        sshProxyAddr: c.tlsRouting ? c.proxy : c.sshPublicAddr ?? `${proxyHost}:3023`,
+        user: user ?? undefined,
+        cluster: c.cluster || proxyHost,
+        tlsRoutingEnabled: c.tlsRouting,
+      },
+      opts,
+    );
+    for (const e of profile.edits.filter((x) => x.action === "created")) {
+      created.push(e.file);
+      lines.push(`${opts.dryRun ? "would create" : "created"} ${e.file}`);
+    }
+    changed ||= profile.changed;
+    if (!user) {
+      feedback.warn(`no Teleport user known for ${c.proxy}, so ~/.ssh/config was not seeded for it; pass --user NAME (or log in with tsh first)`);
+      continue;
+    }
+    const mc = manifestClusterFor(ctx.site, c);
+    specs.push({
+      proxyHost,
+      proxyPort: parseProxyAddress(c.proxy).port,
+      sshProxyAddr: c.sshPublicAddr ?? undefined,
+      cluster: c.cluster || proxyHost,
+      teleportUser: user,
+      login: ctx.opts.login ?? undefined,
+      style: mc?.ssh?.style ?? "tsh-proxy",
+      hosts: mc?.ssh?.hosts ?? [],
+      jump: mc?.ssh?.jump,
+      options: mc?.ssh?.options ?? {},
+      tshPath: tshPathFor(c),
+      teleportHome: ctx.teleportHome,
+      homeDir: host.home,
+      windows: host.platform === "win32",
+    });
+  }
+  if (specs.length > 0) {
+    const ssh = await seedSshConfig(host, specs, { dryRun: opts.dryRun, force: ctx.opts.force });
+    for (const w of ssh.warnings) feedback.warn(w);
+    for (const e of ssh.edits.filter((x) => x.action !== "unchanged")) {
+      if (e.action === "created") created.push(e.file);
+      lines.push(`${opts.dryRun ? `would ${e.action === "created" ? "create" : e.action === "updated" ? "update" : "keep"}` : e.action} ${e.file}`);
+    }
+    if (ssh.backup && ssh.changed) lines.push(`${opts.dryRun ? "would back up" : "backed up"} ~/.ssh/config to ${ssh.backup}`);
+    changed ||= ssh.changed;
+    report.ssh_files = ssh.edits;
+  }
+  if (!opts.dryRun) {
+    addStep(report, "config", changed ? "done" : "skipped", changed ? lines.join("; ") : "ssh and tsh config already seeded");
+  }
+  return { changed, created, lines };
+}
+
+export async function removeTshupSshConfig(ctx: Context, dryRun: boolean): Promise<{ file: string; action: string }[]> {
+  const r = await removeSshConfig(ctx.host, { dryRun });
+  for (const w of r.warnings) ctx.feedback.warn(w);
+  return r.edits.filter((e) => e.action !== "unchanged");
+}

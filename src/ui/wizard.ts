@@ -1,0 +1,94 @@
+import type { Host } from "../host.js";
+import { parseProxyAddress } from "../core/proxyaddr.js";
+import { TshupError } from "../core/errors.js";
+
+/** What the wizard can fill in; flags and the manifest pre-answer it, so it asks only the rest. */
+export interface WizardAnswers {
+  proxy?: string;
+  user?: string;
+  login?: string;
+  modifyPath?: boolean;
+  seedConfig?: boolean;
+}
+
+export type PlanChoice = "proceed" | "customize" | "cancel";
+
+/** Raised when the person pressed Ctrl-C or chose Cancel: nothing has been changed. */
+export class Cancelled extends Error {
+  constructor(readonly interrupted: boolean) {
+    super(interrupted ? "interrupted" : "cancelled");
+    this.name = "Cancelled";
+  }
+}
+
+const NAME = /^[A-Za-z0-9._@+-]{1,128}$/;
+
+async function prompts() {
+  return import("@inquirer/prompts");
+}
+
+function context(host: Host) {
+  if (!host.stdin) throw new Error("prompting needs a terminal on stdin");
+  return { input: host.stdin, output: host.stdout, clearPromptOnDone: false };
+}
+
+async function guard<T>(ask: () => Promise<T>): Promise<T> {
+  try {
+    return await ask();
+  } catch (err) {
+    if ((err as Error)?.name === "ExitPromptError" || (err as Error)?.name === "AbortPromptError") throw new Cancelled(true);
+    throw err;
+  }
+}
+
+export async function askProxy(host: Host, current?: string): Promise<string> {
+  const { input } = await prompts();
+  return guard(() =>
+    input(
+      {
+        message: "Teleport proxy (the address you open in a browser, e.g. teleport.example.com)",
+        default: current,
+        validate: (v) => {
+          try {
+            parseProxyAddress(v);
+            return true;
+          } catch (err) {
+            return err instanceof TshupError ? err.message : String(err);
+          }
+        },
+      },
+      context(host),
+    ),
+  );
+}
+
+export async function askName(host: Host, message: string, current?: string): Promise<string> {
+  const { input } = await prompts();
+  return guard(() =>
+    input({ message, default: current, validate: (v) => NAME.test(v.trim()) || "letters, digits and . _ @ + - only" }, context(host)),
+  ).then((v) => v.trim());
+}
+
+export async function askYesNo(host: Host, message: string, current: boolean): Promise<boolean> {
+  const { confirm } = await prompts();
+  return guard(() => confirm({ message, default: current }, context(host)));
+}
+
+/** Shows the plan and asks what to do with it: the same options object feeds both answers. */
+export async function askPlan(host: Host, planLines: string[]): Promise<PlanChoice> {
+  host.stdout.write(`\n${planLines.join("\n")}\n\n`);
+  const { select } = await prompts();
+  return guard(() =>
+    select<PlanChoice>(
+      {
+        message: "Go ahead?",
+        choices: [
+          { name: "Proceed", value: "proceed" },
+          { name: "Customize", value: "customize" },
+          { name: "Cancel", value: "cancel" },
+        ],
+      },
+      context(host),
+    ),
+  );
+}
