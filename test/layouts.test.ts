@@ -26,6 +26,7 @@ function fakeHost(platform: PlatformName, arch: string, home: string): Host & { 
     pid: process.pid,
     stdout,
     stderr: new PassThrough(),
+    stdin: new PassThrough(),
     stdinIsTTY: false,
     now: () => Date.now(),
     out: () => text,
