@@ -1,0 +1,155 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { makeHome, ROOT, snapshot } from "./support/cli.js";
+import { requireTool } from "./support/tools.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** tshup in a real terminal (tmux), driven by keystrokes and read from the screen. */
+class Terminal {
+  private readonly socket = `tshup-wizard-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly tmux = requireTool("tmux", "tmux");
+  constructor(private readonly name: string) {}
+
+  async start(args: string[], env: Record<string, string>): Promise<void> {
+    const vars = Object.entries(env).map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`);
+    const cmd = ["env", "-i", ...vars, process.execPath, path.join(ROOT, "dist", "tshup.cjs"), ...args].join(" ");
+    // The stand-in serves from this process: tmux must not block its event loop.
+    await new Promise<void>((resolve, reject) =>
+      spawn(this.tmux, ["-L", this.socket, "new-session", "-d", "-s", this.name, "-x", "140", "-y", "50", `${cmd}; echo EXIT=$?; sleep 600`]).on("close", (c) =>
+        c === 0 ? resolve() : reject(new Error(`tmux exited ${c}`)),
+      ),
+    );
+  }
+
+  screen(): Promise<string> {
+    return new Promise((resolve) => {
+      let out = "";
+      const p = spawn(this.tmux, ["-L", this.socket, "capture-pane", "-p", "-J", "-S", "-200", "-t", this.name]);
+      p.stdout.on("data", (d) => (out += d));
+      p.on("close", () => resolve(out));
+    });
+  }
+
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.screen();
+      if (pattern.test(s)) return s;
+      if (Date.now() > end) throw new Error(`screen never showed ${pattern}:\n${s}`);
+      await sleep(100);
+    }
+  }
+
+  async keys(...keys: string[]): Promise<void> {
+    await new Promise((r) => spawn(this.tmux, ["-L", this.socket, "send-keys", "-t", this.name, ...keys]).on("close", r));
+    await sleep(150);
+  }
+
+  async type(text: string): Promise<void> {
+    await new Promise((r) => spawn(this.tmux, ["-L", this.socket, "send-keys", "-t", this.name, "-l", text]).on("close", r));
+    await sleep(150);
+  }
+
+  close(): void {
+    try {
+      execFileSync(this.tmux, ["-L", this.socket, "kill-server"], { stdio: "ignore" });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+describe("the first-run wizard in a real terminal", () => {
+  let standin: Standin;
+  let proxy: StandinProxy;
+  before(async () => {
+    standin = await startStandin();
+    proxy = await standin.addProxy({ cluster: "example", serverVersion: "17.5.1" });
+    await standin.addArtifact({ version: "17.5.1", os: "linux", arch: "amd64", edition: "community" });
+  });
+  after(async () => standin.close());
+
+  async function session(t: { after: (fn: () => unknown) => void }, args: string[] = []) {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const term = new Terminal("w");
+    t.after(() => term.close());
+    const env = { ...h.env, ...standin.env, TERM: "xterm-256color" };
+    const before = await snapshot(h.home);
+    await term.start(args, env);
+    return { h, term, before };
+  }
+
+  test("asks only what is missing, shows the plan, and the answers flow into the result", async (t) => {
+    const { h, term } = await session(t);
+    await term.waitFor(/Teleport proxy/);
+    await term.type(proxy.addr);
+    await term.keys("Enter");
+    await term.waitFor(/Teleport user name/);
+    await term.type("alice");
+    await term.keys("Enter");
+    const plan = await term.waitFor(/Go ahead\?/);
+    assert.match(plan, /install tsh 17\.5\.1/);
+    assert.match(plan, /put ~\/\.local\/share\/tshup\/bin on PATH: .*~\/\.profile \(created\)/);
+    assert.match(plan, /would create .*\.ssh\/config|would create ~\/\.ssh\/config/);
+    assert.doesNotMatch(plan, /SSH login/, "without a manifest asking for it, the login is not asked");
+    await term.keys("Enter");
+    const done = await term.waitFor(/EXIT=\d+/);
+    assert.match(done, /EXIT=0/);
+    assert.match(done, /tsh login --proxy=127\.0\.0\.1:\d+ --user=alice/);
+    assert.match(done, /ssh node\.example/);
+    const conf = fs.readdirSync(path.join(h.home, ".ssh", "tshup")).map((f) => fs.readFileSync(path.join(h.home, ".ssh", "tshup", f), "utf8")).join("");
+    assert.match(conf, /keys\/127\.0\.0\.1\/alice/);
+    assert.ok(fs.existsSync(path.join(h.home, ".local", "share", "tshup", "bin", "tsh")));
+  });
+
+  test("Customize changes the answers before anything is written", async (t) => {
+    const { h, term } = await session(t, ["--proxy", proxy.addr, "--user", "alice"]);
+    await term.waitFor(/Go ahead\?/);
+    await term.keys("Down", "Enter");
+    await term.waitFor(/Teleport user name/);
+    await term.keys("C-u");
+    await term.type("carol");
+    await term.keys("Enter");
+    await term.waitFor(/SSH login on the hosts/);
+    await term.keys("C-u");
+    await term.type("root");
+    await term.keys("Enter");
+    await term.waitFor(/Put tsh on PATH/);
+    await term.type("n");
+    await term.keys("Enter");
+    await term.waitFor(/Seed ~\/\.ssh\/config/);
+    await term.keys("Enter");
+    const plan = await term.waitFor(/leave PATH alone[\s\S]*Go ahead\?/);
+    assert.match(plan, /leave PATH alone/);
+    await term.keys("Enter");
+    assert.match(await term.waitFor(/EXIT=\d+/), /EXIT=0/);
+    assert.ok(!fs.existsSync(path.join(h.home, ".profile")), "PATH was left alone as customized");
+    const conf = fs.readdirSync(path.join(h.home, ".ssh", "tshup")).map((f) => fs.readFileSync(path.join(h.home, ".ssh", "tshup", f), "utf8")).join("");
+    assert.match(conf, /keys\/127\.0\.0\.1\/carol/);
+  });
+
+  test("Cancel changes nothing", async (t) => {
+    const { h, term, before } = await session(t, ["--proxy", proxy.addr, "--user", "alice"]);
+    await term.waitFor(/Go ahead\?/);
+    await term.keys("Down", "Down", "Enter");
+    const s = await term.waitFor(/EXIT=\d+/);
+    assert.match(s, /Cancelled; nothing was changed/);
+    assert.match(s, /EXIT=0/);
+    assert.deepEqual(await snapshot(h.home), before);
+  });
+
+  test("Ctrl-C at a question changes nothing", async (t) => {
+    const { h, term, before } = await session(t);
+    await term.waitFor(/Teleport proxy/);
+    await term.keys("C-c");
+    const s = await term.waitFor(/EXIT=\d+/);
+    assert.match(s, /EXIT=130/);
+    assert.deepEqual(await snapshot(h.home), before);
+  });
+});
