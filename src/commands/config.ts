@@ -97,7 +97,7 @@ export async function seedConfig(
     );
     for (const e of profile.edits.filter((x) => x.action === "created")) {
       created.push(e.file);
-      lines.push(`${opts.dryRun ? "would create" : "created"} ${e.file}`);
+      lines.push(`${opts.dryRun ? "create" : "created"} ${e.file}`);
     }
     changed ||= profile.changed;
     if (!user) {
@@ -127,9 +127,9 @@ export async function seedConfig(
     for (const w of ssh.warnings) feedback.warn(w);
     for (const e of ssh.edits.filter((x) => x.action !== "unchanged")) {
       if (e.action === "created") created.push(e.file);
-      lines.push(`${opts.dryRun ? `would ${e.action === "created" ? "create" : e.action === "updated" ? "update" : "keep"}` : e.action} ${e.file}`);
+      lines.push(`${opts.dryRun ? (e.action === "created" ? "create" : e.action === "updated" ? "update" : "keep your edited") : e.action} ${e.file}`);
     }
-    if (ssh.backup && ssh.changed) lines.push(`${opts.dryRun ? "would back up" : "backed up"} ~/.ssh/config to ${ssh.backup}`);
+    if (ssh.backup && ssh.changed) lines.push(`${opts.dryRun ? "back up" : "backed up"} ~/.ssh/config to ${ssh.backup}`);
     changed ||= ssh.changed;
     report.ssh_files = ssh.edits;
   }

@@ -157,28 +157,18 @@ const HEX_TYPES: Record<string, RegType> = {
 };
 
 function unescapeRegString(s: string): string {
-  return s.replace(/\\([\\"nr0])/g, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c === "0" ? "\0" : c));
-}
-
-/** Reads a quoted, backslash-escaped token starting at s[0] === '"'; returns it and the rest. */
-function readQuoted(s: string): { text: string; rest: string } | null {
-  let i = 1;
-  while (i < s.length) {
-    if (s[i] === "\\") i += 2;
-    else if (s[i] === '"') return { text: unescapeRegString(s.slice(1, i)), rest: s.slice(i + 1) };
-    else i++;
-  }
-  return null;
+  // reg export escapes backslash and quote; Wine's also writes a newline as \n.
+  return s.replace(/\\([\\"n])/g, (_, c: string) => (c === "n" ? "\n" : c));
 }
 
 function utf16FromHex(hex: string): string {
   const bytes = hex
     .split(",")
     .map((b) => b.trim())
-    .filter((b) => b !== "")
-    .map((b) => parseInt(b, 16));
+    .filter((b) => b !== "");
+  if (bytes.some((b) => !/^[0-9a-fA-F]{1,2}$/.test(b))) throw new Error("malformed hex data");
   const buf = new Uint8Array(bytes.length - (bytes.length % 2));
-  for (let i = 0; i < buf.length; i++) buf[i] = bytes[i]!;
+  for (let i = 0; i < buf.length; i++) buf[i] = parseInt(bytes[i]!, 16);
   const text = new TextDecoder("utf-16le").decode(buf);
   const nul = text.indexOf("\0");
   return nul === -1 ? text : text.slice(0, nul);
@@ -186,46 +176,87 @@ function utf16FromHex(hex: string): string {
 
 /**
  * One value of the first key in a `reg export` file, exactly as stored (the file is UTF-16, so
- * nothing is lost), or null when the key has no such value. REG_SZ comes as `"name"="data"`,
- * REG_EXPAND_SZ as `"name"=hex(2):` UTF-16LE bytes over `\`-continued lines. Other types are
- * reported with an empty value.
+ * nothing is lost), or null when the key has no such value. REG_SZ comes as `"name"="data"`
+ * (backslash-escaped, possibly over several lines), REG_EXPAND_SZ as `"name"=hex(2):` UTF-16LE
+ * bytes over `\`-continued lines. Other types come back with an empty value. Throws when the
+ * wanted value is malformed: a Path read wrong must never be written back.
  */
 export function parseRegExport(text: string, name: string): RegValue | null {
   const want = foldCase(name);
-  // Join hex continuation lines ("...,\" then "  00,...") into one logical line.
-  const lines = text.replace(/\r\n?/g, "\n").replace(/\\\n[ \t]*/g, "").split("\n");
+  const n = text.length;
+  let i = 0;
   let section = 0;
-  for (const line of lines) {
-    if (line.startsWith("[")) {
+  const eol = (from: number) => {
+    const j = text.indexOf("\n", from);
+    return j === -1 ? n : j;
+  };
+  // Reads a quoted token at text[at] === '"', across line ends; returns its text and the end.
+  const quoted = (at: number): { text: string; end: number } | null => {
+    for (let j = at + 1; j < n; j++) {
+      if (text[j] === "\\") j++;
+      else if (text[j] === '"') return { text: unescapeRegString(text.slice(at + 1, j).replace(/\r\n/g, "\n")), end: j + 1 };
+    }
+    return null;
+  };
+  while (i < n) {
+    while (i < n && /[ \t\r\n]/.test(text[i]!)) i++;
+    if (i >= n) break;
+    if (text[i] === "[") {
       section++;
       if (section > 1) break;
+      i = eol(i) + 1;
       continue;
     }
-    if (section !== 1) continue;
-    let valueName: string;
-    let rest: string;
-    if (line.startsWith("@=")) {
-      valueName = "";
-      rest = line.slice(2);
-    } else if (line.startsWith('"')) {
-      const q = readQuoted(line);
-      if (!q || !q.rest.startsWith("=")) continue;
-      valueName = q.text;
-      rest = q.rest.slice(1);
-    } else continue;
-    if (foldCase(valueName) !== want) continue;
-    if (rest.startsWith('"')) {
-      const q = readQuoted(rest);
-      return { type: "REG_SZ", value: q ? q.text : "" };
+    if (section !== 1 || (text[i] !== '"' && text[i] !== "@")) {
+      i = eol(i) + 1;
+      continue;
     }
-    const hex = /^hex(?:\(([0-9a-fA-F]+)\))?:(.*)$/.exec(rest);
+    let valueName = "";
+    if (text[i] === "@") i++;
+    else {
+      const q = quoted(i);
+      if (!q) break;
+      valueName = q.text;
+      i = q.end;
+    }
+    if (text[i] !== "=") {
+      i = eol(i) + 1;
+      continue;
+    }
+    i++;
+    const wanted = foldCase(valueName) === want;
+    if (text[i] === '"') {
+      const q = quoted(i);
+      if (!q) {
+        if (wanted) throw new Error(`the data of "${name}" has no closing quote`);
+        break;
+      }
+      if (wanted) return { type: "REG_SZ", value: q.text };
+      i = eol(q.end) + 1;
+      continue;
+    }
+    // Data up to the end of the line, continued while a line ends with a backslash.
+    let data = "";
+    for (;;) {
+      const end = eol(i);
+      const line = text.slice(i, end).replace(/\r$/, "");
+      i = end + 1;
+      if (line.endsWith("\\")) data += line.slice(0, -1);
+      else {
+        data += line;
+        break;
+      }
+      if (i >= n) break;
+    }
+    if (!wanted) continue;
+    const hex = /^hex(?:\(([0-9a-fA-F]+)\))?:([\s\S]*)$/.exec(data.trim());
     if (hex) {
       const code = (hex[1] ?? "3").toLowerCase();
       const type = HEX_TYPES[code] ?? `REG_TYPE_${code}`;
-      return { type, value: type === "REG_SZ" || type === "REG_EXPAND_SZ" ? utf16FromHex(hex[2]!) : "" };
+      return { type, value: isStringType(type) ? utf16FromHex(hex[2]!) : "" };
     }
-    if (rest.startsWith("dword:")) return { type: "REG_DWORD", value: "" };
-    return { type: "REG_NONE", value: "" };
+    if (data.startsWith("dword:")) return { type: "REG_DWORD", value: "" };
+    throw new Error(`the data of "${name}" is not in a form tshup reads: ${data.slice(0, 40)}`);
   }
   return null;
 }
