@@ -230,6 +230,19 @@ for (const variant of cliVariants()) {
       assert.equal(caFile.code, 0, caFile.stderr);
     });
 
+    if (variant.name === "tshup-linux-x64") {
+      // The executables embed Node 22, which reads the system store: OpenSSL's on Linux.
+      test("a CA in the operating system's store is trusted with no flag", async (t) => {
+        proxy.update({ serverVersion: "17.5.1" });
+        const h = await freshHome();
+        t.after(h.cleanup);
+        const r = await runCli(variant, ["--proxy", proxy.addr, "--json"], { env: { ...h.env, ...standin.env, NODE_EXTRA_CA_CERTS: "", SSL_CERT_FILE: standin.caFile, SSL_CERT_DIR: path.join(h.home, "none") } });
+        assert.equal(r.code, 0, r.stderr);
+        const without = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: { ...h.env, NODE_EXTRA_CA_CERTS: "", SSL_CERT_FILE: path.join(h.home, "none"), SSL_CERT_DIR: path.join(h.home, "none") } });
+        assert.equal(without.code, 4, "and without it the same proxy is refused");
+      });
+    }
+
     test("six parallel installs agree", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

@@ -129,16 +129,27 @@ export class Http {
 }
 
 /**
- * Node's default store already holds NODE_EXTRA_CA_CERTS, but passing any `ca` replaces the whole
- * store, so with --ca-file the list is rebuilt: bundled roots, the extra file, then --ca-file.
+ * The CAs a request trusts. Node 22 (the single executables) can read the operating system's store
+ * (Windows and macOS stores, OpenSSL's on Linux), which is where a company puts the CA of its TLS
+ * inspection: with it in the list, that works with no flags. Passing any `ca` replaces Node's whole
+ * store, so the list is rebuilt: Node's default (bundled roots and NODE_EXTRA_CA_CERTS), the system
+ * store, then --ca-file. Older Node has no system store; its default store is used unless --ca-file.
  */
 function trustedCAs(settings: HttpSettings): string[] | undefined {
-  if (!settings.caFile) return undefined;
-  const list = [...tls.rootCertificates];
-  const extra = envGet(settings.host, "NODE_EXTRA_CA_CERTS");
-  if (extra) list.push(...readPem(extra, "NODE_EXTRA_CA_CERTS"));
-  list.push(...readPem(settings.caFile, "--ca-file"));
-  return list;
+  const getCACertificates = (tls as { getCACertificates?: (type?: string) => string[] }).getCACertificates;
+  const extraFile = settings.caFile ? readPem(settings.caFile, "--ca-file") : [];
+  if (!getCACertificates) {
+    if (!settings.caFile) return undefined;
+    const extra = envGet(settings.host, "NODE_EXTRA_CA_CERTS");
+    return [...tls.rootCertificates, ...(extra ? readPem(extra, "NODE_EXTRA_CA_CERTS") : []), ...extraFile];
+  }
+  let system: string[] = [];
+  try {
+    system = getCACertificates("system");
+  } catch {
+    // A store that cannot be read adds nothing; the bundled roots still apply.
+  }
+  return [...new Set([...getCACertificates("default"), ...system, ...extraFile])];
 }
 
 function readPem(file: string, source: string): string[] {
