@@ -201,6 +201,7 @@ Flags:
   --dry-run                 print the plan, change nothing (exit 3 when it would change something)
   --insecure                do not verify the proxy's TLS certificate (never applies to downloads)
   --ca-file PEM             extra trusted CA certificates (NODE_EXTRA_CA_CERTS is honoured too)
+  --per-cluster             clusters whose windows do not overlap: one tsh each, tsh-<cluster> for the others
   --keep N                  installed versions to keep (default 3; the active one is never removed)
   --force                   allow a version outside the window; reinstall even when nothing changed
   --timeout SECONDS         network timeout per request (default 30)

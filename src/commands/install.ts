@@ -82,17 +82,13 @@ export async function runInstall(ctx: Context): Promise<number> {
   const before = await installedAndActive(ctx);
   report.previous = before.active?.version ?? null;
   report.version = report.previous;
-  const target = resolveTarget(ctx, clusters, before.active);
-  for (const name of target.choice.outside) feedback.warn(`tsh ${target.version} lies outside the window of ${name} (--force)`);
-  if (target.kind !== "tar.gz" && target.kind !== "zip") {
-    throw usageError(`tshup cannot install ${target.artifact}`, "use a version that has a tarball or zip");
-  }
+  const groups = planGroups(ctx, clusters, before.active);
   const base = cdnBase(ctx);
 
-  if (opts.dryRun) return dryRun(ctx, clusters, target, before);
+  if (opts.dryRun) return dryRun(ctx, clusters, groups, before);
   if (interactive) {
     const { confirmPlan } = await import("./plan.js");
-    if (!(await confirmPlan(ctx, clusters, target, before))) return 0;
+    if (!(await confirmPlan(ctx, clusters, groups, before))) return 0;
   }
 
   await mkdirp(layout.root);
@@ -105,21 +101,41 @@ export async function runInstall(ctx: Context): Promise<number> {
     await cleanWorkAreas(layout);
     // Another run may have finished the job while we waited for the lock.
     const now = await installedAndActive(ctx);
-    let record = now.installed.find((r) => r.id === target.id && hasTools(r, opts.tools)) ?? null;
-    if (record && !opts.force) {
-      addStep(report, "download", "skipped", `tsh ${target.version} is already installed`);
-    } else {
-      record = await installVersion(ctx, target, base);
+    const records = new Map<Group, VersionRecord>();
+    for (const g of groups) {
+      let record = now.installed.find((r) => r.id === g.target.id && hasTools(r, opts.tools)) ?? null;
+      if (record && !opts.force) {
+        addStep(report, "download", "skipped", `tsh ${g.target.version} is already installed`);
+      } else {
+        record = await installVersion(ctx, g.target, base);
+        now.installed.push(record);
+      }
+      records.set(g, record);
     }
-    if (now.activeId !== record.id || opts.force) {
-      await platform.activate(layout, record);
-      addStep(report, "activate", "done", `tsh ${record.version} is now the active tsh${now.active ? ` (was ${now.active.version})` : ""}`);
+    const primary = records.get(groups[0]!)!;
+    if (now.activeId !== primary.id || opts.force) {
+      await platform.activate(layout, primary);
+      addStep(report, "activate", "done", `tsh ${primary.version} is now the active tsh${now.active ? ` (was ${now.active.version})` : ""}`);
     } else {
-      addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
+      addStep(report, "activate", "skipped", `tsh ${primary.version} is already active`);
     }
-    report.version = record.version;
+    report.version = primary.version;
 
     const state = await readState(layout);
+    const aliases = groups.filter((g) => g.alias !== null);
+    for (const g of aliases) {
+      const changed = await platform.linkAlias(layout, g.alias!, records.get(g)!);
+      addStep(report, "alias", changed ? "done" : "skipped", `${g.alias} runs tsh ${g.target.version} for ${g.clusters.map((c) => c.cluster || c.proxy).join(", ")}`);
+    }
+    for (const stale of state.aliases.filter((a) => !aliases.some((g) => g.alias === a))) {
+      await platform.linkAlias(layout, stale, null);
+      addStep(report, "alias", "done", `removed ${stale}`);
+    }
+    state.aliases = aliases.map((g) => g.alias!);
+    report.per_cluster = groups.flatMap((g) =>
+      g.clusters.map((c) => ({ proxy: c.proxy, cluster: c.cluster, version: g.target.version, tsh: path.join(layout.binDir, platform.binName((g.alias ?? "tsh") as Tool)) })),
+    );
+
     if (opts.modifyPath) {
       const outcome = await platform.addToPath(layout, { dryRun: false });
       state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
@@ -130,14 +146,13 @@ export async function runInstall(ctx: Context): Promise<number> {
       addStep(report, "path", "skipped", "--no-modify-path");
     }
     if (opts.seedConfig) {
-      const tsh = path.join(layout.binDir, platform.binName("tsh"));
-      const config = await seedConfig(ctx, clusters, () => tsh, { dryRun: false });
+      const config = await seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false });
       state.createdFiles = [...new Set([...state.createdFiles, ...config.created])];
     } else {
       addStep(report, "config", "skipped", "--no-config");
     }
 
-    const removed = await pruneVersions(layout, opts.keep, record.id);
+    const removed = await pruneVersions(layout, opts.keep, [...records.values()].map((r) => r.id));
     addStep(report, "prune", removed.length > 0 ? "done" : "skipped", removed.length > 0 ? `removed ${removed.join(", ")} (--keep ${opts.keep})` : `nothing beyond --keep ${opts.keep}`);
     await cleanWorkAreas(layout).catch(() => {});
 
@@ -146,9 +161,53 @@ export async function runInstall(ctx: Context): Promise<number> {
   } finally {
     await lock.release();
   }
-  report.clusters = clusters.map((c) => clusterReport(c, report.version));
+  report.clusters = clusters.map((c) => clusterReport(c, groups.find((g) => g.clusters.includes(c))!.target.version));
   printSummary(ctx, clusters);
   return 0;
+}
+
+/** Clusters that share one tsh. The first group's version is `tsh`; the others get `tsh-<cluster>`. */
+export interface Group {
+  target: Target;
+  clusters: QueriedCluster[];
+  alias: string | null;
+}
+
+/**
+ * One tsh for every cluster when their windows overlap (SPEC section 8). With --per-cluster and
+ * windows that do not overlap, one per cluster, side by side.
+ */
+export function planGroups(ctx: Context, clusters: QueriedCluster[], active: VersionRecord | null): Group[] {
+  let groups: Group[];
+  try {
+    groups = [{ target: resolveTarget(ctx, clusters, active), clusters, alias: null }];
+  } catch (err) {
+    if (!(err instanceof TshupError) || err.code !== "incompatible" || !ctx.opts.perCluster || ctx.opts.version || clusters.length < 2) throw err;
+    groups = [];
+    for (const c of clusters) {
+      const target = resolveTarget(ctx, [c], null);
+      const same = groups.find((g) => g.target.id === target.id);
+      if (same) same.clusters.push(c);
+      else groups.push({ target, clusters: [c], alias: groups.length === 0 ? null : aliasFor(c) });
+    }
+  }
+  for (const g of groups) {
+    for (const name of g.target.choice.outside) ctx.feedback.warn(`tsh ${g.target.version} lies outside the window of ${name} (--force)`);
+    if (g.target.kind !== "tar.gz" && g.target.kind !== "zip") {
+      throw usageError(`tshup cannot install ${g.target.artifact}`, "use a version that has a tarball or zip");
+    }
+  }
+  return groups;
+}
+
+function aliasFor(c: QueriedCluster): string {
+  const name = (c.cluster || c.proxy.replace(/:\d+$/, "")).replace(/[^A-Za-z0-9._-]/g, "-");
+  return `tsh-${name}`;
+}
+
+export function tshPathFor(ctx: Context, groups: Group[], c: QueriedCluster): string {
+  const g = groups.find((x) => x.clusters.includes(c));
+  return path.join(ctx.layout.binDir, ctx.platform.binName((g?.alias ?? "tsh") as Tool));
 }
 
 /** The proxies from flags, environment, manifest or profile; a person at a terminal is asked instead of failing. */
@@ -274,10 +333,10 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
   return record;
 }
 
-async function dryRun(ctx: Context, clusters: QueriedCluster[], target: Target, before: Installed): Promise<number> {
+async function dryRun(ctx: Context, clusters: QueriedCluster[], groups: Group[], before: Installed): Promise<number> {
   const { report } = ctx;
   const { describePlan } = await import("./plan.js");
-  const plan = await describePlan(ctx, clusters, target, before);
+  const plan = await describePlan(ctx, clusters, groups, before);
   for (const line of plan.lines) addStep(report, "plan", "skipped", line);
   report.dry_run = true;
   report.would_change = plan.wouldChange;

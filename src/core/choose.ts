@@ -52,7 +52,7 @@ export function chooseVersion(input: ChoiceInput): Choice {
   const windows = clusters.map((c) => `${name(c)} runs ${c.serverVersion} and accepts ${describeWindow(c.window)}`).join("; ");
   throw incompatibleError(
     `no tsh version works with every cluster: ${windows}`,
-    "use a separate tshup root per cluster (--prefix), pin one with --version and --force, or ask the admins to align the clusters",
+    "pass --per-cluster to install one tsh per cluster side by side, pin one with --version and --force, or ask the admins to align the clusters",
   );
 }
 

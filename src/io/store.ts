@@ -29,9 +29,11 @@ export interface State {
   createdFiles: string[];
   /** Proxies of the last install, for `status` and `doctor` without flags. */
   proxies: string[];
+  /** bin/ entries like tsh-<cluster> made by --per-cluster, so stale ones can be removed. */
+  aliases: string[];
 }
 
-const EMPTY_STATE: State = { schema: 1, createdFiles: [], proxies: [] };
+const EMPTY_STATE: State = { schema: 1, createdFiles: [], proxies: [], aliases: [] };
 
 export async function readState(layout: Layout): Promise<State> {
   const text = await readTextIfExists(layout.statePath);
@@ -42,6 +44,7 @@ export async function readState(layout: Layout): Promise<State> {
       schema: 1,
       createdFiles: Array.isArray(parsed.createdFiles) ? parsed.createdFiles.filter((f) => typeof f === "string") : [],
       proxies: Array.isArray(parsed.proxies) ? parsed.proxies.filter((f) => typeof f === "string") : [],
+      aliases: Array.isArray(parsed.aliases) ? parsed.aliases.filter((f) => typeof f === "string" && /^tsh-[A-Za-z0-9._-]+$/.test(f)) : [],
     };
   } catch {
     // A state file is only ever replaced whole, so damage means someone edited it: start afresh.
@@ -127,11 +130,10 @@ export async function commitVersion(layout: Layout, stagingDir: string, record: 
   return dest;
 }
 
-/** Keeps the newest `keep` versions and always the active one; returns the ids removed. */
-export async function pruneVersions(layout: Layout, keep: number, activeId: string | null): Promise<string[]> {
+/** Keeps the newest `keep` versions and always the ones in use; returns the ids removed. */
+export async function pruneVersions(layout: Layout, keep: number, inUse: string[]): Promise<string[]> {
   const installed = await listInstalled(layout);
-  const keepIds = new Set(installed.slice(0, Math.max(keep, 1)).map((r) => r.id));
-  if (activeId) keepIds.add(activeId);
+  const keepIds = new Set([...installed.slice(0, Math.max(keep, 1)).map((r) => r.id), ...inUse]);
   const removed: string[] = [];
   for (const r of installed) {
     if (keepIds.has(r.id)) continue;

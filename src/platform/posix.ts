@@ -27,17 +27,21 @@ export function posixStrategy(host: Host): PlatformStrategy {
           await fsp.rm(link, { force: true });
           continue;
         }
-        const target = path.posix.join("..", "versions", record.id, rel);
-        const tmp = `${link}.tmp-${process.pid}`;
-        try {
-          await fsp.rm(tmp, { force: true });
-          await fsp.symlink(target, tmp);
-          await renameWithRetry(tmp, link, false);
-        } catch (err) {
-          await fsp.rm(tmp, { force: true }).catch(() => {});
-          throw fsError(err, "link", link);
-        }
+        await swapLink(link, path.posix.join("..", "versions", record.id, rel));
       }
+    },
+
+    async linkAlias(layout: Layout, alias: string, record: VersionRecord | null) {
+      const link = path.join(layout.binDir, alias);
+      if (record === null) {
+        const had = await fsp.lstat(link).then(() => true, () => false);
+        await fsp.rm(link, { force: true });
+        return had;
+      }
+      const target = path.posix.join("..", "versions", record.id, record.tools.tsh!);
+      if ((await fsp.readlink(link).catch(() => null)) === target) return false;
+      await swapLink(link, target);
+      return true;
     },
 
     async readActiveId(layout: Layout) {
@@ -72,4 +76,17 @@ function toOutcome(r: { changed: boolean; edits: { file: string; action: string 
     created: r.edits.filter((e) => e.action === "created").map((e) => e.file),
     notes: [],
   };
+}
+
+/** A new link renamed over the old one, so bin/tsh is never missing, not even for an instant. */
+async function swapLink(link: string, target: string): Promise<void> {
+  const tmp = `${link}.tmp-${process.pid}`;
+  try {
+    await fsp.rm(tmp, { force: true });
+    await fsp.symlink(target, tmp);
+    await renameWithRetry(tmp, link, false);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw fsError(err, "link", link);
+  }
 }

@@ -23,6 +23,11 @@ export interface PlatformStrategy {
   binName(tool: Tool): string;
   /** Makes `record` the active version: bin/ entries switched so no reader sees a gap. */
   activate(layout: Layout, record: VersionRecord): Promise<void>;
+  /**
+   * Points bin/<alias> (tsh-<cluster>) at a version's tsh, or removes it for null. Returns whether
+   * anything changed.
+   */
+  linkAlias(layout: Layout, alias: string, record: VersionRecord | null): Promise<boolean>;
   /** The id of the version bin/tsh runs, or null. */
   readActiveId(layout: Layout): Promise<string | null>;
   addToPath(layout: Layout, opts: { dryRun: boolean }): Promise<PathOutcome>;

@@ -1,56 +1,268 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Host } from "../host.js";
+import { envGet } from "../host.js";
 import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
-import { fsError } from "../core/errors.js";
-import { atomicWriteFile, mkdirp, readTextIfExists, renameWithRetry } from "../io/fsx.js";
+import { fsError, systemError } from "../core/errors.js";
+import {
+  USER_PATH_KEY,
+  addToPath,
+  cmdPathLine,
+  isStringType,
+  pathContains,
+  powershellPathLine,
+  removeFromPath,
+  typeToWrite,
+  type EnvLookup,
+  type RegValue,
+} from "../core/winpath.js";
+import { atomicWriteFile, exists, mkdirp, readTextIfExists, renameWithRetry } from "../io/fsx.js";
 import { moveToTrash } from "../io/store.js";
-import type { PlatformStrategy } from "./types.js";
+import { regExeUserEnvironment, type UserEnvironment } from "./win32-registry.js";
+import type { PathOutcome, PlatformStrategy } from "./types.js";
 
 const ALL_TOOLS: Tool[] = ["tsh", "tctl"];
 const ACTIVE_MARKER = ".tshup-active";
+const PATH_NAME = "Path";
+
+export interface Win32Deps {
+  /** HKCU\Environment; reg.exe and PowerShell unless a test hands in its own. */
+  registry?: UserEnvironment;
+  /**
+   * Puts the bin dir on this process's own Path, so programs it starts (tsh for ssh config,
+   * say) find tsh at once. Default: edits process.env when running on Windows.
+   */
+  prependProcessPath?: (dir: string, lookup: EnvLookup) => void;
+}
+
+function defaultPrependProcessPath(dir: string, lookup: EnvLookup): void {
+  if (process.platform !== "win32") return;
+  // process.env is case-insensitive on Windows: Path and PATH are one variable.
+  const current = process.env.Path ?? "";
+  if (!pathContains(current, dir, lookup)) process.env.Path = current === "" ? dir : `${dir};${current}`;
+}
 
 /**
  * Windows: links need privileges, so bin\tsh.exe is a copy of the active version. A running exe
- * cannot be overwritten or deleted but can be renamed, so the old one is moved aside first.
+ * cannot be overwritten or deleted but can be renamed, so when the plain replace is refused the
+ * old one is moved aside into the trash (emptied by a later run, once it has exited).
  */
-export function win32Strategy(host: Host): PlatformStrategy {
+export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrategy {
+  const lookup: EnvLookup = (name) => envGet(host, name);
+  let registry = deps.registry;
+  const env = (): UserEnvironment =>
+    (registry ??= regExeUserEnvironment({
+      systemRoot: envGet(host, "SystemRoot") || envGet(host, "windir") || "C:\\Windows",
+      tmpdir: host.tmpdir,
+      join: (...parts) => path.join(...parts),
+      pid: host.pid,
+    }));
+  const prependProcessPath = deps.prependProcessPath ?? defaultPrependProcessPath;
+  const windows = host.platform === "win32";
+
+  async function readUserPath(): Promise<RegValue | null> {
+    let v: RegValue | null;
+    try {
+      v = await env().read(PATH_NAME);
+    } catch (err) {
+      throw systemError(`could not read the user Path (${USER_PATH_KEY}): ${(err as Error).message}`, "nothing was changed; check that reg.exe runs for this user, or use --no-modify-path", err);
+    }
+    if (v && !isStringType(v.type)) {
+      throw systemError(
+        `the user Path (${USER_PATH_KEY}) is a ${v.type}, which Windows does not read as a list of directories`,
+        "tshup left it alone: fix it in the Environment Variables dialog (rundll32 sysdm.cpl,EditEnvironmentVariables), or use --no-modify-path",
+      );
+    }
+    return v;
+  }
+
+  /** Writes, reads back and compares; on a mismatch puts the earlier value back as well as it can. */
+  async function writeUserPath(before: RegValue | null, next: { type: "REG_SZ" | "REG_EXPAND_SZ"; value: string } | null): Promise<void> {
+    const what = next === null ? "remove" : "write";
+    try {
+      if (next === null) await env().remove(PATH_NAME);
+      else await env().write(PATH_NAME, next);
+    } catch (err) {
+      throw systemError(`could not ${what} the user Path (${USER_PATH_KEY}): ${(err as Error).message}`, registryHint(), err);
+    }
+    let after: RegValue | null;
+    try {
+      after = await env().read(PATH_NAME);
+    } catch (err) {
+      throw systemError(`wrote the user Path (${USER_PATH_KEY}) but could not read it back: ${(err as Error).message}`, registryHint(), err);
+    }
+    const same = next === null ? after === null : after !== null && after.type === next.type && after.value === next.value;
+    if (same) return;
+    if (before && isStringType(before.type)) await env().write(PATH_NAME, { type: before.type, value: before.value }).catch(() => {});
+    else if (before === null) await env().remove(PATH_NAME).catch(() => {});
+    throw systemError(
+      `the user Path (${USER_PATH_KEY}) read back different from what tshup wrote; the earlier value was put back`,
+      `${registryHint()}; to add it by hand: rundll32 sysdm.cpl,EditEnvironmentVariables`,
+    );
+  }
+
+  function registryHint(): string {
+    return "another program may be editing it, or policy forbids registry edits; run tshup again, or use --no-modify-path";
+  }
+
+  const notesAfterChange = async (): Promise<string[]> => {
+    const why = await env().broadcast();
+    return why
+      ? [`${why}: programs started from Explorer or the Start menu see the new Path only after you sign out and in; a terminal opened otherwise may need the same`]
+      : [];
+  };
+
   return {
     host,
     binName: (tool) => `${tool}.exe`,
 
     async activate(layout: Layout, record: VersionRecord) {
       await mkdirp(layout.binDir);
+      await removeStaleCopies(layout.binDir);
       for (const tool of ALL_TOOLS) {
         const dest = path.join(layout.binDir, `${tool}.exe`);
         const rel = record.tools[tool];
-        const tmp = `${dest}.new-${process.pid}`;
-        try {
-          if (rel) await fsp.copyFile(path.join(layout.versionsDir, record.id, ...rel.split("/")), tmp);
+        if (!rel) {
+          // A tool the new version lacks must not keep running an old one.
           await moveToTrash(layout, dest);
-          if (rel) await renameWithRetry(tmp, dest, true);
-        } catch (err) {
-          await fsp.rm(tmp, { force: true }).catch(() => {});
-          throw fsError(err, "replace", dest);
+          continue;
         }
+        await replaceExe(layout, path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, windows);
       }
       await atomicWriteFile(path.join(layout.binDir, ACTIVE_MARKER), `${record.id}\n`);
     },
 
+    async linkAlias(layout: Layout, alias: string, record: VersionRecord | null) {
+      const dest = path.join(layout.binDir, `${alias}.exe`);
+      if (record === null) {
+        const had = await exists(dest);
+        await moveToTrash(layout, dest);
+        await fsp.rm(path.join(layout.binDir, `.${alias}.id`), { force: true });
+        return had;
+      }
+      // A copy cannot say what it is a copy of, so a marker beside it does, as for bin\tsh.exe.
+      const marker = path.join(layout.binDir, `.${alias}.id`);
+      const current = (await readTextIfExists(marker))?.trim();
+      if (current === record.id && (await exists(dest))) return false;
+      await mkdirp(layout.binDir);
+      await replaceExe(layout, path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, windows);
+      await atomicWriteFile(marker, `${record.id}\n`);
+      return true;
+    },
+
     async readActiveId(layout: Layout) {
+      // Without bin\tsh.exe nothing is active, whatever the marker says (a run stopped between
+      // moving the old one aside and putting the new one in).
+      if (!(await exists(path.join(layout.binDir, "tsh.exe")))) return null;
       const id = (await readTextIfExists(path.join(layout.binDir, ACTIVE_MARKER)))?.trim();
       return id ? id : null;
     },
 
-    async addToPath() {
-      return { changed: false, edits: [], created: [], notes: ["adding to the Windows user Path is not available in this build"] };
+    async addToPath(layout, opts): Promise<PathOutcome> {
+      const dir = layout.binDir;
+      const before = await readUserPath();
+      const value = addToPath(before?.value ?? null, dir, lookup);
+      if (!opts.dryRun) prependProcessPath(dir, lookup);
+      if (before !== null && value === before.value) {
+        return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
+      }
+      const action = before === null ? "created" : "updated";
+      if (opts.dryRun) return { changed: true, edits: [{ file: USER_PATH_KEY, action: `would be ${action}` }], created: [], notes: [] };
+      await writeUserPath(before, { type: typeToWrite(before?.type ?? null, value), value });
+      return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: before === null ? [USER_PATH_KEY] : [], notes: await notesAfterChange() };
     },
-    async removeFromPath() {
-      return { changed: false, edits: [], created: [], notes: [] };
+
+    async removeFromPath(layout, opts): Promise<PathOutcome> {
+      const before = await readUserPath();
+      if (before === null) return { changed: false, edits: [], created: [], notes: [] };
+      const value = removeFromPath(before.value, layout.binDir, lookup);
+      if (value === before.value) return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
+      // A value tshup created and that holds nothing else goes away entirely, as before.
+      const drop = value === "" && opts.createdFiles.includes(USER_PATH_KEY);
+      const action = drop ? "deleted" : "updated";
+      if (opts.dryRun) return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: [], notes: [] };
+      await writeUserPath(before, drop ? null : { type: typeToWrite(before.type, value), value });
+      return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: [], notes: await notesAfterChange() };
     },
-    pathInstructions: (layout) => `setx is unsafe; add ${layout.binDir} to your user Path in System Properties`,
-    currentShellHint: (layout) => `set "PATH=${layout.binDir};%PATH%"`,
+
+    pathInstructions: (layout) =>
+      [
+        `Add ${layout.binDir} to your user Path (no admin needed; never with setx, which cuts the Path at 1024 characters):`,
+        "  rundll32 sysdm.cpl,EditEnvironmentVariables   (select Path under your user, New, paste the folder, OK)",
+        "then open a new terminal. In the current one only:",
+        `  cmd:        ${cmdPathLine(layout.binDir)}`,
+        `  PowerShell: ${powershellPathLine(layout.binDir)}`,
+      ].join("\n"),
+    currentShellHint: (layout) => `${cmdPathLine(layout.binDir)} (cmd) or ${powershellPathLine(layout.binDir)} (PowerShell)`,
   };
+}
+
+/** Copies left by a run that stopped between copying and renaming; they are never in use. */
+async function removeStaleCopies(binDir: string): Promise<void> {
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(binDir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.filter((n) => /^\..+\.exe\.new-\d+$/.test(n)).map((n) => fsp.rm(path.join(binDir, n), { force: true }).catch(() => {})));
+}
+
+/**
+ * Puts `source` at `dest` so that bin\tsh.exe is missing for as short a time as possible: the copy
+ * is made (and flushed) beside it first; then one rename replaces it, which works unless the old
+ * exe is running. If Windows refuses, the running one is renamed into the trash (allowed for a
+ * running exe) and the copy renamed in right after; should that last step fail, the old one is
+ * put back.
+ */
+async function replaceExe(layout: Layout, source: string, dest: string, windows: boolean): Promise<void> {
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.new-${process.pid}`);
+  try {
+    await fsp.copyFile(source, tmp);
+    const fh = await fsp.open(tmp, "r+");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw fsError(err, "copy the new tsh to", tmp);
+  }
+  try {
+    await fsp.rename(tmp, dest);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (!["EPERM", "EACCES", "EBUSY"].includes(code)) {
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+      throw fsError(err, "replace", dest);
+    }
+  }
+  const aside = await moveAside(layout, dest, windows).catch(async (err) => {
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  });
+  try {
+    await renameWithRetry(tmp, dest, windows);
+  } catch (err) {
+    if (aside) await fsp.rename(aside, dest).catch(() => {});
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw fsError(err, "replace", dest);
+  }
+}
+
+/** Renames `target` into the trash (allowed for a running exe) and says where it went. */
+async function moveAside(layout: Layout, target: string, windows: boolean): Promise<string | null> {
+  if (!(await exists(target))) return null;
+  await mkdirp(layout.trashDir);
+  const aside = path.join(layout.trashDir, `${path.basename(target)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    await renameWithRetry(target, aside, windows);
+  } catch (err) {
+    throw fsError(err, "move aside", target);
+  }
+  return aside;
 }

@@ -1,0 +1,70 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { cliVariants, makeHome, runCli } from "./support/cli.js";
+
+const variant = cliVariants()[0]!;
+const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
+
+describe("several clusters", () => {
+  let standin: Standin;
+  let newer: StandinProxy;
+  let older: StandinProxy;
+  let oldest: StandinProxy;
+  before(async () => {
+    standin = await startStandin();
+    newer = await standin.addProxy({ cluster: "prod", serverVersion: "17.5.1" });
+    older = await standin.addProxy({ cluster: "lab", serverVersion: "16.4.3" });
+    oldest = await standin.addProxy({ cluster: "legacy", serverVersion: "15.4.2" });
+    for (const v of ["17.5.1", "16.4.3", "15.4.2"]) await standin.addArtifact(linux(v));
+  });
+  after(async () => standin.close());
+
+  const run = async (args: string[], home: { env: Record<string, string> }) => runCli(variant, [...args, "--json"], { env: { ...home.env, ...standin.env } });
+
+  test("16.4.x and 17.5.x give 16.4.x, which both accept", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const r = await run(["--proxy", newer.addr, "--proxy", older.addr], h);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.version, "16.4.3");
+    assert.deepEqual(r.json.clusters.map((c: any) => [c.cluster, c.target, c.compatible]), [["prod", "17.5.1", true], ["lab", "16.4.3", true]]);
+  });
+
+  test("15.x and 17.x do not overlap: exit 6 naming each cluster and its window", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const r = await run(["--proxy", newer.addr, "--proxy", oldest.addr], h);
+    assert.equal(r.code, 6);
+    assert.equal(r.json.error.code, "incompatible");
+    assert.match(r.json.error.message, /prod \(127\.0\.0\.1:\d+\) runs 17\.5\.1 and accepts 16\.x or 17\.x/);
+    assert.match(r.json.error.message, /legacy \(127\.0\.0\.1:\d+\) runs 15\.4\.2 and accepts 14\.x or 15\.x/);
+    assert.match(r.json.error.hint, /--per-cluster/);
+  });
+
+  test("--per-cluster installs each cluster's tsh side by side, with ssh config pointing at each", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const r = await run(["--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster", "--user", "alice"], h);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.version, "17.5.1", "the first cluster's version is the default tsh");
+    const bin = path.join(h.home, ".local", "share", "tshup", "bin");
+    assert.match(execFileSync(path.join(bin, "tsh"), ["version"], { encoding: "utf8" }), /v17\.5\.1 /);
+    assert.match(execFileSync(path.join(bin, "tsh-legacy"), ["version"], { encoding: "utf8" }), /v15\.4\.2 /);
+    assert.deepEqual(fs.readdirSync(path.join(h.home, ".local", "share", "tshup", "versions")).sort(), ["15.4.2", "17.5.1"]);
+    const conf = (name: string) => fs.readFileSync(path.join(h.home, ".ssh", "tshup", `${name}.conf`), "utf8");
+    assert.match(conf("prod"), new RegExp(`ProxyCommand '${path.join(bin, "tsh")}' proxy ssh --cluster=prod`));
+    assert.match(conf("legacy"), new RegExp(`ProxyCommand '${path.join(bin, "tsh-legacy")}' proxy ssh --cluster=legacy`));
+    assert.deepEqual(r.json.per_cluster.map((c: any) => [c.cluster, c.version]), [["prod", "17.5.1"], ["legacy", "15.4.2"]]);
+    assert.deepEqual(r.json.clusters.map((c: any) => c.compatible), [true, true], "each cluster is served by a tsh in its window");
+
+    const again = await run(["--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster", "--user", "alice"], h);
+    assert.equal(again.json.changed, false, JSON.stringify(again.json.steps));
+    const single = await run(["--proxy", newer.addr, "--user", "alice"], h);
+    assert.equal(single.code, 0, single.stderr);
+    assert.ok(!fs.existsSync(path.join(bin, "tsh-legacy")), "an alias no longer wanted is removed");
+  });
+});
