@@ -17,7 +17,7 @@ export const FLAG_CREATED = "# tshup created this file; it is removed with this 
 /** Inside the block: the file had no final line break and tshup added one before the block. */
 export const FLAG_NEWLINE = "# tshup added the line break before this block; it is removed with this block";
 
-interface Line {
+export interface Line {
   start: number;
   /** Offset just past the line's "\n", or the end of the text for a last line without one. */
   end: number;
@@ -25,7 +25,7 @@ interface Line {
   content: string;
 }
 
-interface Block {
+export interface Block {
   start: number;
   end: number;
   eol: "\n" | "\r\n";
@@ -40,7 +40,7 @@ interface Flags {
   newlineAdded: boolean;
 }
 
-function splitLines(text: string): Line[] {
+export function splitLines(text: string): Line[] {
   const lines: Line[] = [];
   let start = 0;
   while (start < text.length) {
@@ -53,9 +53,10 @@ function splitLines(text: string): Line[] {
 }
 
 /** Marker lines are matched on their words, not their whitespace: indentation, trailing spaces and a CR are fine. */
-const normalized = (content: string) => content.replace(/^[ \t]+/, "").replace(/[ \t\r]+$/, "");
+export const normalized = (content: string) => content.replace(/^[ \t]+/, "").replace(/[ \t\r]+$/, "");
 
-function findBlocks(text: string): Block[] {
+/** Every complete marked block in a text, with where it sits and what its flag lines say. */
+export function findBlocks(text: string): Block[] {
   const lines = splitLines(text);
   const blocks: Block[] = [];
   let open = -1;

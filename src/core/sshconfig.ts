@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { usageError } from "./errors.js";
 import { isValidHost } from "./proxyaddr.js";
-import { BLOCK_END, BLOCK_START, FLAG_CREATED } from "./rcblock.js";
+import { BLOCK_END, BLOCK_START, FLAG_CREATED, findBlocks, normalized, splitLines, type Block } from "./rcblock.js";
 
 export { BLOCK_END, BLOCK_START, FLAG_CREATED };
 
@@ -346,61 +346,6 @@ export function includeLineFor(homeDir: string, windows: boolean): string {
 
 const BLOCK_COMMENT = "# Teleport hosts: ssh settings kept by tshup (tshup uninstall removes this block)";
 
-interface Line {
-  start: number;
-  end: number;
-  /** Without "\n" (a CR before it stays). */
-  content: string;
-}
-
-interface Block {
-  start: number;
-  end: number;
-  eol: "\n" | "\r\n";
-  created: boolean;
-}
-
-function splitLines(text: string): Line[] {
-  const lines: Line[] = [];
-  let start = 0;
-  while (start < text.length) {
-    const nl = text.indexOf("\n", start);
-    const end = nl === -1 ? text.length : nl + 1;
-    lines.push({ start, end, content: text.slice(start, nl === -1 ? text.length : nl) });
-    start = end;
-  }
-  return lines;
-}
-
-const trimmed = (s: string) => s.replace(/^[ \t]+/, "").replace(/[ \t\r]+$/, "");
-
-function findBlocks(text: string): Block[] {
-  const lines = splitLines(text);
-  const blocks: Block[] = [];
-  let open = -1;
-  let created = false;
-  for (let i = 0; i < lines.length; i++) {
-    const t = trimmed(lines[i]!.content);
-    if (t === BLOCK_START) {
-      // An unterminated start marker stays ordinary text: guessing its end could delete the user's lines.
-      open = i;
-      created = false;
-    } else if (open !== -1 && t === FLAG_CREATED) {
-      created = true;
-    } else if (t === BLOCK_END && open !== -1) {
-      const first = lines[open]!;
-      blocks.push({
-        start: first.start,
-        end: lines[i]!.end,
-        eol: first.content.endsWith("\r") ? "\r\n" : "\n",
-        created,
-      });
-      open = -1;
-    }
-  }
-  return blocks;
-}
-
 /** Byte order marks as a UTF-8 decode or a latin1 (byte-exact) decode shows them. */
 function splitBom(text: string): [string, string] {
   if (text.startsWith("\uFEFF")) return ["\uFEFF", text.slice(1)];
@@ -471,7 +416,7 @@ export function readIncludeBlocks(text: string): string[] {
   const [, body] = splitBom(text);
   return findBlocks(body).flatMap((b) =>
     splitLines(body.slice(b.start, b.end))
-      .map((l) => trimmed(l.content))
+      .map((l) => normalized(l.content))
       .filter((l) => /^include[ \t=]/i.test(l)),
   );
 }
