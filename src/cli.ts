@@ -16,7 +16,7 @@ export async function main(argv: string[], host: Host): Promise<number> {
       return 0;
     }
     if (opts.help) {
-      host.stdout.write(HELP);
+      host.stdout.write(opts.command === "mirror" ? (await import("./commands/mirror.js")).MIRROR_HELP : HELP);
       return 0;
     }
     const { createContext } = await import("./context.js");

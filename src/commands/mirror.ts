@@ -140,6 +140,8 @@ export async function runMirror(ctx: Context): Promise<number> {
         entries.push({ name, sha256: null, status: "failed" });
         addStep(report, "download", "failed", `${name}: ${err.message}`);
         say(`${"failed".padEnd(8)} ${name}  ${err.message}`);
+        // An unreachable CDN, a full disk or the like would fail every other artifact the same way.
+        if (!concernsOneArtifact(err)) break;
       }
     }
   } finally {
@@ -151,7 +153,10 @@ export async function runMirror(ctx: Context): Promise<number> {
   if (failures.length > 0) {
     // Everything that did verify stays in place; the first failure decides the exit code.
     const first = failures[0]!;
-    const more = failures.length > 1 ? ` (and ${failures.length - 1} more of ${names.length} artifacts failed)` : "";
+    const notTried = names.length - entries.length;
+    const more =
+      (failures.length > 1 ? ` (and ${failures.length - 1} more of ${names.length} artifacts failed)` : "") +
+      (notTried > 0 ? ` (stopped there: ${notTried} more artifact${notTried === 1 ? "" : "s"} not tried)` : "");
     throw new TshupError(first.code, `${first.message}${more}`, first.hint, { cause: first });
   }
   if (opts.dryRun) {
@@ -161,6 +166,11 @@ export async function runMirror(ctx: Context): Promise<number> {
   }
   feedback.info(`${dir}: ${names.length} artifact${names.length === 1 ? "" : "s"} verified (${fetched} fetched, ${kept} already there). Install from it with: tshup --cdn-url ${dir}`);
   return 0;
+}
+
+/** Failures that say nothing about the other artifacts: one not published, one that did not verify. */
+function concernsOneArtifact(err: TshupError): boolean {
+  return err.code === "verification" || (err.code === "network" && /^artifact not found: /.test(err.message));
 }
 
 interface Outcome {
@@ -183,13 +193,13 @@ async function mirrorOne(ctx: Context, dir: string, url: string, name: string): 
 
   if (have === sha256) {
     if (sidecarCurrent) return { status: "skipped", word: "verified", detail: `already in the mirror (sha256 ${sha256})`, sha256, wouldChange: false };
-    if (opts.dryRun) return { status: "skipped", word: "would", detail: `would write ${name}.sha256`, sha256, wouldChange: true };
+    if (opts.dryRun) return { status: "skipped", word: "pending", detail: `would write ${name}.sha256`, sha256, wouldChange: true };
     await writeSidecar(sidecarPath, sidecar);
     return { status: "done", word: "sidecar", detail: `wrote ${name}.sha256 next to the verified file (sha256 ${sha256})`, sha256, wouldChange: true };
   }
   const why = have === null ? "" : ` (the copy in the mirror has sha256 ${have}: replaced)`;
   if (opts.dryRun) {
-    return { status: "skipped", word: "would", detail: `would fetch ${url}${have === null ? "" : " (the copy in the mirror does not match its checksum)"}`, sha256, wouldChange: true };
+    return { status: "skipped", word: "pending", detail: `would fetch ${url}${have === null ? "" : " (the copy in the mirror does not match its checksum)"}`, sha256, wouldChange: true };
   }
 
   const partialPath = `${finalPath}.partial`;

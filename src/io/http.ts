@@ -1,9 +1,10 @@
 import fs from "node:fs";
+import http from "node:http";
 import tls from "node:tls";
-import { Readable } from "node:stream";
+import { Readable, type Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import got, { type Agents, type Response } from "got";
-import { HttpProxyAgent, HttpsProxyAgent } from "hpagent";
+import { HttpsProxyAgent } from "hpagent";
 import type { Host } from "../host.js";
 import { envGet } from "../host.js";
 import { networkError, usageError } from "../core/errors.js";
@@ -84,6 +85,11 @@ export class Http {
       stream.destroy();
       throw describeRequestError(err, url, proxy);
     }
+    // Plain http:// through a proxy: its refusal arrives as an ordinary answer, not a failed CONNECT.
+    if (proxy && response.statusCode === 407) {
+      stream.destroy();
+      throw proxyRefusal(url, proxy, 407, null);
+    }
     const len = Number(header(response.headers, "content-length"));
     return {
       status: response.statusCode,
@@ -119,12 +125,49 @@ export class Http {
     if (!agents) {
       const common = { proxy, keepAlive: false, timeout: this.settings.timeoutMs } as const;
       agents = {
-        http: new HttpProxyAgent(common),
+        http: new ForwardingProxyAgent(new URL(proxy), this.settings.timeoutMs),
         https: new HttpsProxyAgent({ ...common, ca: this.ca, rejectUnauthorized: !insecure }),
       };
       this.agentCache.set(key, agents);
     }
     return agents;
+  }
+}
+
+/**
+ * Sends plain http:// requests to the proxy in absolute form (`GET http://host/path`), as curl does.
+ * hpagent's HttpProxyAgent tunnels them with CONNECT instead, which proxies commonly allow to port
+ * 443 only (tinyproxy's and squid's stock configurations), so an http:// mirror would be refused.
+ */
+class ForwardingProxyAgent extends http.Agent {
+  constructor(
+    private readonly proxy: URL,
+    timeoutMs: number,
+  ) {
+    super({ keepAlive: false, timeout: timeoutMs });
+  }
+
+  // http.Agent's internal hook (not in @types/node): the request constructor calls it before the
+  // request line is written, so the request target can still be rewritten here.
+  addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
+    const host = options.host ?? options.hostname ?? "localhost";
+    const port = Number(options.port) || 80;
+    const authority = `${host.includes(":") ? `[${host}]` : host}${port === 80 ? "" : `:${port}`}`;
+    req.path = `http://${authority}${req.path}`;
+    if (this.proxy.username || this.proxy.password) {
+      const cred = `${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`;
+      req.setHeader("proxy-authorization", `Basic ${Buffer.from(cred).toString("base64")}`);
+    }
+    const proxyHost = this.proxy.hostname.replace(/^\[|\]$/g, "");
+    const viaProxy = { ...options, host: proxyHost, hostname: proxyHost, port: Number(this.proxy.port) || (this.proxy.protocol === "https:" ? 443 : 80) };
+    (http.Agent.prototype as unknown as { addRequest(r: http.ClientRequest, o: object): void }).addRequest.call(this, req, viaProxy);
+  }
+
+  // An https:// proxy URL: TLS to the proxy itself, plain HTTP inside.
+  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex {
+    if (this.proxy.protocol !== "https:") return super.createConnection(options, callback);
+    const host = String(options.host);
+    return tls.connect({ host, port: Number(options.port), servername: host });
   }
 }
 
@@ -207,6 +250,15 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
   const code = e.cause?.code ?? e.code ?? "";
   const reason = (e.message ?? String(err)).replace(/\s+/g, " ");
+  // hpagent's words when the proxy answers CONNECT with anything but 200.
+  const refused = proxy ? /^Bad response: (\d{3})$/.exec(reason.trim()) : null;
+  if (proxy && refused) {
+    const status = Number(refused[1]);
+    const out = proxyRefusal(url, proxy, status, err);
+    // A 5xx from the proxy (its upstream failed) may pass; a refusal (403, 407) will not.
+    (out as { retryCode?: string }).retryCode = status >= 500 ? "ERR_GOT_REQUEST_ERROR" : "EPROXYREFUSED";
+    return out;
+  }
   let out;
   if (TLS_CODES.test(code) || /certificate|self[- ]signed|tls|ssl/i.test(reason)) {
     out = networkError(
@@ -227,6 +279,22 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
   }
   (out as { retryCode?: string }).retryCode = code === "ERR_GOT_REQUEST_ERROR" ? e.cause?.code ?? code : code;
   return out;
+}
+
+function proxyRefusal(url: string, proxy: string, status: number, cause: unknown): Error {
+  if (status === 407 || status === 401) {
+    const hasUser = /^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(proxy);
+    return networkError(
+      `the HTTP proxy ${redactProxy(proxy)} refused ${url}: HTTP ${status}, proxy authentication ${hasUser ? "failed" : "required"}`,
+      "put the proxy's user and password in the proxy variable, e.g. HTTPS_PROXY=http://user:password@proxy.example.com:3128 (percent-encode special characters)",
+      cause,
+    );
+  }
+  return networkError(
+    `the HTTP proxy ${redactProxy(proxy)} refused to connect to ${url}: HTTP ${status}`,
+    "ask whoever runs the proxy to allow this host and port, or bypass the proxy for it with NO_PROXY",
+    cause,
+  );
 }
 
 function redactProxy(proxy: string): string {
