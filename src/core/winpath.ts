@@ -42,7 +42,7 @@ export function expandVars(s: string, lookup: EnvLookup): string {
   return s.replace(/%([^%;]+)%/g, (whole, name: string) => lookup(name) ?? whole);
 }
 
-// Windows compares file names by upper-casing each UTF-16 unit on its own; String#toUpperCase
+// Windows compares file names by upper-casing each character on its own; String#toUpperCase
 // would turn "ß" into "SS" and so call two different names the same.
 function foldCase(s: string): string {
   let out = "";

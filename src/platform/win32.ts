@@ -110,7 +110,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
   const notesAfterChange = async (): Promise<string[]> => {
     const why = await env().broadcast();
     return why
-      ? [`${why}: programs started from Explorer or the Start menu see the new Path only after you sign out and in; a terminal opened otherwise may need the same`]
+      ? [`${why}; terminals started from Explorer, the Start menu or Windows Terminal may see the new Path only after you sign out and back in`]
       : [];
   };
 
@@ -129,7 +129,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
           await moveToTrash(layout, dest);
           continue;
         }
-        await replaceExe(layout, path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, windows);
+        await replaceExe(layout, path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, windows, host.pid);
       }
       await atomicWriteFile(path.join(layout.binDir, ACTIVE_MARKER), `${record.id}\n`);
     },
@@ -147,7 +147,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       const current = (await readTextIfExists(marker))?.trim();
       if (current === record.id && (await exists(dest))) return false;
       await mkdirp(layout.binDir);
-      await replaceExe(layout, path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, windows);
+      await replaceExe(layout, path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, windows, host.pid);
       await atomicWriteFile(marker, `${record.id}\n`);
       return true;
     },
@@ -217,8 +217,8 @@ async function removeStaleCopies(binDir: string): Promise<void> {
  * running exe) and the copy renamed in right after; should that last step fail, the old one is
  * put back.
  */
-async function replaceExe(layout: Layout, source: string, dest: string, windows: boolean): Promise<void> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.new-${process.pid}`);
+async function replaceExe(layout: Layout, source: string, dest: string, windows: boolean, pid: number): Promise<void> {
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.new-${pid}`);
   try {
     await fsp.copyFile(source, tmp);
     const fh = await fsp.open(tmp, "r+");
@@ -229,7 +229,7 @@ async function replaceExe(layout: Layout, source: string, dest: string, windows:
     }
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw fsError(err, "copy the new tsh to", tmp);
+    throw fsError(err, "write", tmp);
   }
   try {
     await fsp.rename(tmp, dest);
