@@ -142,6 +142,7 @@ export async function runInstall(ctx: Context): Promise<number> {
       addStep(report, "path", outcome.changed ? "done" : "skipped", outcome.changed ? `added ${layout.binDir} to PATH (${outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file).join(", ")})` : `${layout.binDir} is already on PATH`);
       for (const n of outcome.notes) feedback.warn(n);
       report.path_files = outcome.edits;
+      if (outcome.notes.length) report.notes = outcome.notes;
     } else {
       addStep(report, "path", "skipped", "--no-modify-path");
     }
@@ -152,8 +153,15 @@ export async function runInstall(ctx: Context): Promise<number> {
       addStep(report, "config", "skipped", "--no-config");
     }
 
-    const removed = await pruneVersions(layout, opts.keep, [...records.values()].map((r) => r.id));
-    addStep(report, "prune", removed.length > 0 ? "done" : "skipped", removed.length > 0 ? `removed ${removed.join(", ")} (--keep ${opts.keep})` : `nothing beyond --keep ${opts.keep}`);
+    // The install has succeeded by now: an old version that cannot go (Windows refuses while its
+    // tsh.exe runs) is a warning and is tried again next time.
+    try {
+      const removed = await pruneVersions(layout, opts.keep, [...records.values()].map((r) => r.id));
+      addStep(report, "prune", removed.length > 0 ? "done" : "skipped", removed.length > 0 ? `removed ${removed.join(", ")} (--keep ${opts.keep})` : `nothing beyond --keep ${opts.keep}`);
+    } catch (err) {
+      feedback.warn(`could not remove an old version: ${(err as Error).message}; tshup tries again next time`);
+      addStep(report, "prune", "skipped", `could not remove an old version: ${(err as Error).message}`);
+    }
     await cleanWorkAreas(layout).catch(() => {});
 
     state.proxies = proxies.map((p) => p.addr);

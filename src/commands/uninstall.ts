@@ -42,10 +42,15 @@ export async function runUninstall(ctx: Context): Promise<number> {
       if (!dryRun) {
         for (const name of await fsp.readdir(layout.root)) {
           if (name === path.basename(layout.lockPath)) continue;
+          const entry = path.join(layout.root, name);
           try {
-            await removeWithRetry(path.join(layout.root, name), host.platform === "win32");
+            await removeWithRetry(entry, host.platform === "win32");
           } catch (err) {
-            throw fsError(err, "remove", path.join(layout.root, name));
+            if (host.platform !== "win32") throw fsError(err, "remove", entry);
+            // A running tsh.exe cannot be deleted, only renamed: park what is left in the temp dir.
+            const parked = await parkInUse(entry, path.join(host.tmpdir, `tshup-leftover-${host.pid}`));
+            if (parked === 0) throw fsError(err, "remove", entry);
+            ctx.feedback.warn(`${parked} file(s) under ${entry} are in use (a tsh.exe still running?); moved them to ${path.join(host.tmpdir, `tshup-leftover-${host.pid}`)}: delete that once the program has ended`);
           }
         }
       }
@@ -68,4 +73,24 @@ export async function runUninstall(ctx: Context): Promise<number> {
     return report.would_change ? 3 : 0;
   }
   return 0;
+}
+
+/** Deletes what it can under `target` and renames each file it cannot into `parkDir`; returns how many it parked. */
+async function parkInUse(target: string, parkDir: string): Promise<number> {
+  let parked = 0;
+  const stat = await fsp.lstat(target).catch(() => null);
+  if (!stat) return 0;
+  if (stat.isDirectory()) {
+    for (const name of await fsp.readdir(target)) parked += await parkInUse(path.join(target, name), parkDir);
+    await fsp.rmdir(target).catch(() => {});
+    return parked;
+  }
+  try {
+    await fsp.rm(target, { force: true });
+    return 0;
+  } catch {
+    await fsp.mkdir(parkDir, { recursive: true });
+    await fsp.rename(target, path.join(parkDir, `${Math.random().toString(36).slice(2, 10)}-${path.basename(target)}`));
+    return 1;
+  }
 }
