@@ -128,6 +128,27 @@ describe("site manifests, ssh config and uninstall, end to end", () => {
     assert.match(invalid.json.error.message, /clusters\[0\]\.ssh\.style/);
   });
 
+  test("policy.match compatible keeps an installed tsh every cluster accepts; --jitter waits first", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const env = { ...h.env, ...standin.env };
+    const pinned = await runCli(variant, ["--proxy", proxy.addr, "--version", "17.4.2", "--no-config", "--json"], { env });
+    assert.equal(pinned.json.version, "17.4.2", pinned.stderr);
+    const manifest = await seedManifest(h.home, proxy, { ask: [], policy: { match: "compatible" } });
+    const kept = await runCli(variant, ["--manifest", manifest, "--no-config", "--json"], { env });
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.equal(kept.json.version, "17.4.2");
+    assert.equal(kept.json.changed, false);
+    const status = await runCli(variant, ["status", "--manifest", manifest, "--json"], { env });
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(status.json.action, "none");
+    const exact = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env });
+    assert.equal(exact.code, 3, "without the policy the cluster's target is wanted");
+    const jitter = await runCli(variant, ["--manifest", manifest, "--no-config", "--jitter", "1", "--verbose", "--json"], { env });
+    assert.equal(jitter.code, 0, jitter.stderr);
+    assert.match(jitter.stderr, /waiting \d\.\d s \(--jitter 1\)/);
+  });
+
   test("uninstall after a full install with config restores every rc and ssh file byte for byte", async (t) => {
     const h = await makeHome();
     t.after(h.cleanup);
