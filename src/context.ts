@@ -43,3 +43,9 @@ export function createContext(host: Host, opts: Options): Context {
     site: null,
   };
 }
+
+/** SPEC section 5's `paths`: where the root, the bin directory and the tsh on PATH are. */
+export function reportPaths(ctx: Context): { root: string; bin_dir: string; tsh: string } {
+  const { layout, platform } = ctx;
+  return { root: layout.root, bin_dir: layout.binDir, tsh: path.join(layout.binDir, platform.binName("tsh")) };
+}

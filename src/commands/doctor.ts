@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { execFile } from "node:child_process";
-import type { Context } from "../context.js";
+import { reportPaths, type Context } from "../context.js";
 import { envGet } from "../host.js";
 import { inWindow, describeWindow } from "../core/version.js";
 import { certificateValidity } from "../core/sshcert.js";
@@ -25,7 +25,7 @@ const CLOCK_SKEW_LIMIT_S = 60;
 
 /** Checks the setup and explains each problem with its fix; exit 3 when anything is wrong. */
 export async function runDoctor(ctx: Context): Promise<number> {
-  const { report, layout, platform, host, opts } = ctx;
+  const { report, layout, host, opts } = ctx;
   const findings: Finding[] = [];
   const add = (check: string, status: FindingStatus, detail: string, fix = "") => findings.push({ check, status, detail, fix });
   const show = (p: string) => tildify(p, host.home, host.platform === "win32" ? "\\" : "/");
@@ -33,7 +33,7 @@ export async function runDoctor(ctx: Context): Promise<number> {
   const { active } = await installedAndActive(ctx);
   report.version = active?.version ?? null;
   report.previous = report.version;
-  report.paths = { root: layout.root, bin_dir: layout.binDir, tsh: path.join(layout.binDir, platform.binName("tsh")) };
+  report.paths = reportPaths(ctx);
   if (!active) add("installed", "problem", `no tsh installed by tshup in ${show(layout.root)}`, "run tshup --proxy <your proxy>");
   else add("installed", "ok", `tsh ${active.version} is active (${show(report.paths.tsh)})`);
 

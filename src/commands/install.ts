@@ -1,7 +1,7 @@
 import path from "node:path";
 import fsp from "node:fs/promises";
 import { pathToFileURL } from "node:url";
-import type { Context } from "../context.js";
+import { reportPaths, type Context } from "../context.js";
 import { canPrompt, envGet } from "../host.js";
 import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
 import { chooseVersion, type Choice } from "../core/choose.js";
@@ -77,7 +77,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     await new Promise((r) => setTimeout(r, delay));
   }
   const clusters = await queryClusters(ctx, proxies);
-  report.paths = { root: layout.root, bin_dir: layout.binDir, tsh: path.join(layout.binDir, platform.binName("tsh")) };
+  report.paths = reportPaths(ctx);
 
   const before = await installedAndActive(ctx);
   report.previous = before.active?.version ?? null;

@@ -1,5 +1,4 @@
-import path from "node:path";
-import type { Context } from "../context.js";
+import { reportPaths, type Context } from "../context.js";
 import { actionFor } from "../core/choose.js";
 import { clusterReport } from "../core/report.js";
 import { readState } from "../io/store.js";
@@ -8,13 +7,13 @@ import { installedAndActive, resolveTarget } from "./install.js";
 
 /** Compares what is installed with what each proxy wants; changes nothing. Exit 3: something to do. */
 export async function runStatus(ctx: Context): Promise<number> {
-  const { report, layout, platform, opts, host } = ctx;
+  const { report, layout, opts, host } = ctx;
   const state = await readState(layout);
   const proxies = await resolveProxies(ctx, state.proxies);
   const clusters = await queryClusters(ctx, proxies);
   const { installed, activeId, active } = await installedAndActive(ctx);
   const target = resolveTarget(ctx, clusters, active);
-  report.paths = { root: layout.root, bin_dir: layout.binDir, tsh: path.join(layout.binDir, platform.binName("tsh")) };
+  report.paths = reportPaths(ctx);
   report.version = active?.version ?? null;
   report.previous = report.version;
   report.installed = installed.map((r) => r.version);

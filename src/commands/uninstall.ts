@@ -1,6 +1,6 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { Context } from "../context.js";
+import { reportPaths, type Context } from "../context.js";
 import { addStep } from "../core/report.js";
 import { fsError } from "../core/errors.js";
 import { tildify } from "../core/format.js";
@@ -21,7 +21,7 @@ export async function runUninstall(ctx: Context): Promise<number> {
   const { installed, active } = await installedAndActive(ctx);
   report.previous = active?.version ?? null;
   report.installed = installed.map((r) => r.version);
-  report.paths = { root: layout.root, bin_dir: layout.binDir, tsh: path.join(layout.binDir, platform.binName("tsh")) };
+  report.paths = reportPaths(ctx);
   const rootExists = await exists(layout.root);
   const lock = rootExists && !dryRun ? await acquireLock(layout.lockPath, { pid: host.pid, timeoutMs: 60_000 }) : null;
   const verb = dryRun ? "would remove" : "removed";
