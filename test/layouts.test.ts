@@ -9,6 +9,7 @@ import { PassThrough } from "node:stream";
 import { main } from "../src/cli.js";
 import type { Host, PlatformName } from "../src/host.js";
 import { extractZip } from "../src/io/extract.js";
+import { testHost } from "./support/host.js";
 import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { teleportArchive, unsafeArchive } from "./support/archives.js";
 
@@ -17,20 +18,8 @@ function fakeHost(platform: PlatformName, arch: string, home: string): Host & { 
   const stdout = new PassThrough();
   let text = "";
   stdout.on("data", (d) => (text += d));
-  return {
-    platform,
-    arch,
-    env: { HOME: home, PATH: "/usr/bin:/bin", SHELL: "/bin/zsh" },
-    home,
-    tmpdir: os.tmpdir(),
-    pid: process.pid,
-    stdout,
-    stderr: new PassThrough(),
-    stdin: new PassThrough(),
-    stdinIsTTY: false,
-    now: () => Date.now(),
-    out: () => text,
-  };
+  const host = testHost(home, { platform, arch, env: { PATH: "/usr/bin:/bin", SHELL: "/bin/zsh" }, stdout, stderr: new PassThrough() });
+  return { ...host, out: () => text };
 }
 
 let standin: Standin;

@@ -1,4 +1,5 @@
 import { after, test } from "node:test";
+import { testHost } from "./support/host.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs/promises";
@@ -26,18 +27,7 @@ const SHELL_TOOLS = {
 const CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 function fakeHost(home: string, env: Record<string, string>, platform: "linux" | "darwin" = "linux"): Host {
-  return {
-    platform,
-    arch: process.arch,
-    env: { HOME: home, ...env },
-    home,
-    tmpdir: os.tmpdir(),
-    pid: process.pid,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdinIsTTY: false,
-    now: () => Date.now(),
-  };
+  return testHost(home, { platform, env });
 }
 
 interface World {

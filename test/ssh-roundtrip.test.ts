@@ -5,6 +5,7 @@
  * tells ssh to use them, and to jump, is what seedSshConfig wrote.
  */
 import { after, before, test } from "node:test";
+import { testHost } from "./support/host.js";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -117,18 +118,7 @@ async function startSshd(name: string, port: number, caPub: string): Promise<str
 }
 
 function fakeHost(): Host {
-  return {
-    platform: "linux",
-    arch: process.arch,
-    env: { HOME: home },
-    home,
-    tmpdir: os.tmpdir(),
-    pid: process.pid,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdinIsTTY: false,
-    now: () => Date.now(),
-  };
+  return testHost(home);
 }
 
 /** Runs ssh without blocking the event loop, which must keep draining the sshd logs meanwhile. */

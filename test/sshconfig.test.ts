@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { testHost } from "./support/host.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -50,18 +51,7 @@ const block = (eol = "\n", include = INCLUDE, created = false) =>
 const body = (text: string) => text.slice(text.indexOf("\n\n") + 2);
 
 function fakeHost(home: string, platform: Host["platform"] = "linux"): Host {
-  return {
-    platform,
-    arch: "x64",
-    env: { HOME: home },
-    home,
-    tmpdir: os.tmpdir(),
-    pid: process.pid,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdinIsTTY: false,
-    now: () => Date.UTC(2025, 0, 2, 3, 4, 5),
-  };
+  return testHost(home, { platform, arch: "x64", now: () => Date.UTC(2025, 0, 2, 3, 4, 5) });
 }
 
 async function tempDir(prefix: string): Promise<string> {
