@@ -28,4 +28,5 @@ if (process.env.TSHUP_TEST_SKIP_DIST !== "1") run(npm, ["run", "--silent", "dist
 const files = findTests(path.join(root, "test"))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
-run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files]);
+// A hung test fails after ten minutes instead of eating the whole CI budget.
+run(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", "--test-timeout=600000", "--test-reporter=spec", ...files]);
