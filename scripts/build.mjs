@@ -33,7 +33,7 @@ export async function bundle({ outfile = path.join(root, "dist", "tshup.cjs"), e
     platform: "node",
     target: "node20",
     format: "cjs",
-    minify: true,
+    minify: process.env.TSHUP_NO_MINIFY !== "1",
     keepNames: false,
     legalComments: "none",
     banner: { js: "#!/usr/bin/env node" },

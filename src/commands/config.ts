@@ -2,7 +2,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Context } from "../context.js";
 import { EMBEDDED_MANIFEST } from "../build-info.js";
-import { parseManifest, type Manifest, type ManifestCluster } from "../core/manifest.js";
+import type { Manifest, ManifestCluster } from "../core/manifest.js";
 import { parseProxyAddress } from "../core/proxyaddr.js";
 import { usageError, networkError, fsError } from "../core/errors.js";
 import { addStep } from "../core/report.js";
@@ -15,6 +15,9 @@ import type { QueriedCluster } from "./clusters.js";
 /** `--manifest PATH|URL`, else the manifest a site built into its binary, else none. */
 export async function loadManifest(ctx: Context): Promise<Manifest | null> {
   const ref = ctx.opts.manifest;
+  if (!ref && !EMBEDDED_MANIFEST) return null;
+  // The validator is big; a run without a manifest never loads it.
+  const { parseManifest } = await import("../core/manifest.js");
   if (!ref) return EMBEDDED_MANIFEST ? parseManifest(EMBEDDED_MANIFEST, "built into this tshup") : null;
   if (/^https?:\/\//i.test(ref)) {
     const res = await ctx.http.get(ref, { maxBytes: 1024 * 1024 });

@@ -11,7 +11,7 @@ import { TshupError, usageError, fsError, verificationError } from "../core/erro
 import { acquireLock } from "../io/lock.js";
 import { cleanWorkAreas, commitVersion, listInstalled, newStagingDir, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
 import { downloadVerified, fetchSidecar, removePartial } from "../io/download.js";
-import { extractZip, streamingTarGzExtractor, type Extracted } from "../io/extract.js";
+import type { Extracted } from "../io/extract.js";
 import { checkTshVersion } from "../io/spawn.js";
 import { mkdirp } from "../io/fsx.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
@@ -270,6 +270,8 @@ export async function installedAndActive(ctx: Context): Promise<Installed> {
 async function installVersion(ctx: Context, target: Target, base: string): Promise<VersionRecord> {
   const { layout, opts, report, feedback, host } = ctx;
   const url = `${base}/${target.artifact}`;
+  // Loaded only when there is something to download, so a run with nothing to do starts faster.
+  const { extractZip, streamingTarGzExtractor } = await import("../io/extract.js");
   // A site's pinned hash is checked instead of the CDN's sidecar (SPEC section 7).
   const pinned = ctx.site?.policy?.sha256?.[target.artifact];
   const sha256 = pinned ?? (await fetchSidecar(ctx.http, `${url}.sha256`));

@@ -41,11 +41,12 @@ const header = (h: Record<string, string | string[] | undefined>, name: string) 
 
 /** The one way tshup talks to the network: trust, proxies, timeouts and the retry rule live here. */
 export class Http {
-  private readonly ca: string[] | undefined;
+  private ca: string[] | undefined;
+  private withSystemStore = false;
   private readonly agentCache = new Map<string, Agents>();
 
   constructor(private readonly settings: HttpSettings) {
-    this.ca = trustedCAs(settings);
+    this.ca = trustedCAs(settings, false);
   }
 
   /** GET with retries; returns the last answer (even an error status) once retries are spent. */
@@ -83,6 +84,14 @@ export class Http {
       });
     } catch (err) {
       stream.destroy();
+      if (!opts.insecure && !this.withSystemStore && UNTRUSTED_ISSUER.has(tlsCode(err)) && hasSystemStore()) {
+        // Reading the operating system's store costs tens of milliseconds, so it is read only once
+        // a certificate turned out to need it (a company's TLS inspection, an internal CA).
+        this.withSystemStore = true;
+        this.ca = trustedCAs(this.settings, true);
+        this.agentCache.clear();
+        return this.open(url, opts);
+      }
       throw describeRequestError(err, url, proxy);
     }
     // Plain http:// through a proxy: its refusal arrives as an ordinary answer, not a failed CONNECT.
@@ -176,9 +185,9 @@ class ForwardingProxyAgent extends http.Agent {
  * (Windows and macOS stores, OpenSSL's on Linux), which is where a company puts the CA of its TLS
  * inspection: with it in the list, that works with no flags. Passing any `ca` replaces Node's whole
  * store, so the list is rebuilt: Node's default (bundled roots and NODE_EXTRA_CA_CERTS), the system
- * store, then --ca-file. Older Node has no system store; its default store is used unless --ca-file.
+ * store when asked for, then --ca-file. Older Node has no system store.
  */
-function trustedCAs(settings: HttpSettings): string[] | undefined {
+function trustedCAs(settings: HttpSettings, withSystem: boolean): string[] | undefined {
   const getCACertificates = (tls as { getCACertificates?: (type?: string) => string[] }).getCACertificates;
   const extraFile = settings.caFile ? readPem(settings.caFile, "--ca-file") : [];
   if (!getCACertificates) {
@@ -186,13 +195,34 @@ function trustedCAs(settings: HttpSettings): string[] | undefined {
     const extra = envGet(settings.host, "NODE_EXTRA_CA_CERTS");
     return [...tls.rootCertificates, ...(extra ? readPem(extra, "NODE_EXTRA_CA_CERTS") : []), ...extraFile];
   }
+  if (!withSystem && !settings.caFile) return undefined;
   let system: string[] = [];
-  try {
-    system = getCACertificates("system");
-  } catch {
-    // A store that cannot be read adds nothing; the bundled roots still apply.
+  if (withSystem) {
+    try {
+      system = getCACertificates("system");
+    } catch {
+      // A store that cannot be read adds nothing; the bundled roots still apply.
+    }
   }
   return [...new Set([...getCACertificates("default"), ...system, ...extraFile])];
+}
+
+const UNTRUSTED_ISSUER = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_UNTRUSTED",
+]);
+
+function tlsCode(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e.cause?.code ?? e.code ?? "";
+}
+
+function hasSystemStore(): boolean {
+  return typeof (tls as { getCACertificates?: unknown }).getCACertificates === "function";
 }
 
 function readPem(file: string, source: string): string[] {

@@ -52,8 +52,11 @@ export async function readState(layout: Layout): Promise<State> {
   }
 }
 
+/** Writes state.json atomically, and not at all when it already holds these bytes (a no-op run). */
 export async function writeState(layout: Layout, state: State): Promise<void> {
-  await atomicWriteFile(layout.statePath, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
+  const text = `${JSON.stringify(state, null, 2)}\n`;
+  if ((await readTextIfExists(layout.statePath)) === text) return;
+  await atomicWriteFile(layout.statePath, text, { mode: 0o644 });
 }
 
 export async function readVersionRecord(versionDir: string): Promise<VersionRecord | null> {
