@@ -11,6 +11,7 @@ import { seedSshConfig, removeSshConfig } from "../io/sshconfig.js";
 import { seedTshProfile } from "../io/tshprofile.js";
 import { readTextIfExists } from "../io/fsx.js";
 import type { QueriedCluster } from "./clusters.js";
+import type { ClusterInfo } from "../core/ping.js";
 
 /** `--manifest PATH|URL`, else the manifest a site built into its binary, else none. */
 export async function loadManifest(ctx: Context): Promise<Manifest | null> {
@@ -49,7 +50,8 @@ export function manifestProxies(m: Manifest | null): string[] {
   return (m?.clusters ?? []).map((c) => c.proxy);
 }
 
-function manifestClusterFor(m: Manifest | null, c: QueriedCluster): ManifestCluster | undefined {
+/** The manifest's entry for a queried cluster, matched on the normalised proxy address. */
+export function manifestClusterFor(m: Manifest | null, c: ClusterInfo): ManifestCluster | undefined {
   return m?.clusters?.find((mc) => {
     try {
       return parseProxyAddress(mc.proxy).addr === c.proxy;

@@ -1,6 +1,7 @@
 import type { Context } from "../context.js";
 import type { ClusterInfo } from "../core/ping.js";
 import { tildify } from "../core/format.js";
+import { manifestClusterFor } from "../commands/config.js";
 
 /** The few lines a person reads at the end: what happened, where tsh is, and what to type next. */
 export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
@@ -46,8 +47,9 @@ export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
 
 /** A host name the seeded ssh config covers, made from the first host pattern. */
 function exampleHost(ctx: Context, c: ClusterInfo): string | null {
-  if (!ctx.opts.seedConfig || !ctx.report.steps.some((s) => s.step === "config")) return null;
-  const site = ctx.site?.clusters?.find((mc) => mc.proxy === c.proxy || mc.proxy.startsWith(`${c.proxy.replace(/:443$/, "")}`));
+  // Only when ssh config was seeded (it needs a known Teleport user).
+  if (!ctx.opts.seedConfig || ctx.report.ssh_files === undefined) return null;
+  const site = manifestClusterFor(ctx.site, c);
   const pattern = site?.ssh?.hosts?.find((h) => !h.startsWith("!")) ?? `*.${c.cluster || c.proxy.replace(/:\d+$/, "")}`;
   return pattern.replace(/\*/g, "node").replace(/\?/g, "1");
 }
