@@ -2,12 +2,13 @@ import type { Host } from "./host.js";
 import { VERSION, COMMIT } from "./build-info.js";
 import { EXIT_CODES, TshupError } from "./core/errors.js";
 import { newReport, type Report } from "./core/report.js";
-import { HELP, parseOptions, type Options } from "./options.js";
+import { COMMANDS, HELP, parseOptions, type Options } from "./options.js";
 
 /** argv -> command -> exit code: the only place that turns errors into exit codes and output. */
 export async function main(argv: string[], host: Host): Promise<number> {
   let opts: Options | null = null;
-  let report: Report = newReport(argv.find((a) => !a.startsWith("-")) ?? "install");
+  // Until the flags are parsed, the command is the first word that names one.
+  let report: Report = newReport(argv.find((a) => (COMMANDS as readonly string[]).includes(a)) ?? "install");
   const wantsJson = argv.includes("--json");
   try {
     opts = parseOptions(argv);
@@ -56,8 +57,6 @@ async function dispatch(ctx: import("./context.js").Context): Promise<number> {
       return (await import("./commands/doctor.js")).runDoctor(ctx);
     case "mirror":
       return (await import("./commands/mirror.js")).runMirror(ctx);
-    default:
-      throw new TshupError("usage", `tshup ${ctx.opts.command} is not available in this build`, "run tshup --help");
   }
 }
 

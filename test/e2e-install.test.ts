@@ -176,6 +176,7 @@ for (const variant of cliVariants()) {
             const r = await h.run(c.args ?? []);
             assert.equal(r.code, c.code, `${c.name}: ${r.stderr}`);
             assert.equal(r.json.ok, false);
+            assert.equal(r.json.command, "install");
             assert.match(r.json.error.message, c.message);
             assert.ok(r.json.error.hint.length > 0, "every error carries a hint");
             assert.match(r.stderr, /^tshup: error: .+\n  hint: .+\n/m);
