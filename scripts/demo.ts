@@ -31,8 +31,8 @@ try {
   };
   process.stdout.write(`Stand-in Teleport proxy at ${proxy.addr} (cluster demo.example.com, Teleport 17.5.1)\n`);
   process.stdout.write(`Stand-in CDN at ${standin.cdnUrl}; throw-away HOME ${home}\n`);
-  await run("first run: asks the proxy, downloads, verifies, installs, puts tsh on PATH", ["--proxy", proxy.addr, "--yes"]);
-  await run("second run: nothing to do", ["--proxy", proxy.addr, "--yes"]);
+  await run("first run: asks the proxy, downloads, verifies, installs, puts tsh on PATH, seeds ssh config", ["--proxy", proxy.addr, "--user", "alice", "--yes"]);
+  await run("second run: nothing to do", ["--proxy", proxy.addr, "--user", "alice", "--yes"]);
   await run("what is installed", ["list"]);
   await run("status for scripts (exit 0: up to date, 3: something to do)", ["status", "--proxy", proxy.addr]);
   process.stdout.write("\nA new login shell now finds tsh:\n");

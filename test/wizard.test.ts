@@ -103,6 +103,7 @@ describe("the first-run wizard in a real terminal", () => {
     assert.match(done, /EXIT=0/);
     assert.match(done, /tsh login --proxy=127\.0\.0\.1:\d+ --user=alice/);
     assert.match(done, /ssh node\.example/);
+    assert.match(done, /ssh: {2}~\/\.ssh\/tshup\/example\.conf \(created\), ~\/\.ssh\/config \(created\)/);
     const conf = fs.readdirSync(path.join(h.home, ".ssh", "tshup")).map((f) => fs.readFileSync(path.join(h.home, ".ssh", "tshup", f), "utf8")).join("");
     assert.match(conf, /keys\/127\.0\.0\.1\/alice/);
     assert.ok(fs.existsSync(path.join(h.home, ".local", "share", "tshup", "bin", "tsh")));

@@ -35,6 +35,11 @@ export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
     out(`  PATH: ${tildify(layout.binDir, host.home, sep)} added${files.length ? ` via ${files.join(", ")}` : ""}`);
     out(`        new terminals find tsh; in this one run: ${platform.currentShellHint(layout)}`);
   }
+  const sshEdits = ((report.ssh_files as { file: string; action: string }[] | undefined) ?? []).filter((e) => e.action !== "unchanged");
+  if (sshEdits.length > 0) {
+    const sep = host.platform === "win32" ? "\\" : "/";
+    out(`  ssh:  ${sshEdits.map((e) => `${tildify(e.file, host.home, sep)} (${e.action})`).join(", ")}`);
+  }
   const first = clusters[0];
   if (first) {
     out("");
