@@ -150,6 +150,7 @@ for (const variant of cliVariants()) {
       const cases: { name: string; setup: () => Promise<void> | void; code: number; message: RegExp; args?: string[] }[] = [
         { name: "wrong checksum", setup: () => standin.setFault(`${art("17.5.2")}.sha256`, { kind: "wrong-hash" }), code: 5, message: /checksum mismatch for teleport-v17\.5\.2/ },
         { name: "artifact 404", setup: () => standin.setFault(art("17.5.2"), { kind: "status", status: 404 }), code: 4, message: /artifact not found: .*17\.5\.2/ },
+        { name: "version not published (artifact and sidecar 404)", setup: () => {}, code: 4, message: /artifact not found: .*teleport-v17\.5\.3-linux-amd64-bin\.tar\.gz/, args: ["--version", "17.5.3"] },
         { name: "no sidecar", setup: () => standin.setFault(`${art("17.5.2")}.sha256`, { kind: "no-sidecar" }), code: 5, message: /no checksum published/ },
         { name: "403 is not retried", setup: () => standin.setFault(art("17.5.2"), { kind: "status", status: 403 }), code: 4, message: /HTTP 403/ },
         { name: "truncated every time", setup: () => standin.setFault(art("17.5.2"), { kind: "truncate", bytes: 100 }), code: 4, message: /cut off/ },

@@ -8,7 +8,7 @@ import { chooseVersion, type Choice } from "../core/choose.js";
 import type { Edition } from "../core/ping.js";
 import { addStep, clusterReport } from "../core/report.js";
 import { TshupError, usageError, fsError, verificationError } from "../core/errors.js";
-import { acquireLock } from "../io/lock.js";
+import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { cleanWorkAreas, commitVersion, listInstalled, newStagingDir, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
 import { downloadVerified, fetchSidecar, removePartial } from "../io/download.js";
 import type { Extracted } from "../io/extract.js";
@@ -94,7 +94,7 @@ export async function runInstall(ctx: Context): Promise<number> {
   await mkdirp(layout.root);
   const lock = await acquireLock(layout.lockPath, {
     pid: host.pid,
-    timeoutMs: lockTimeoutMs(ctx),
+    timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
     onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${layout.root}`),
   });
   try {
@@ -249,10 +249,6 @@ async function askMissingNames(ctx: Context, interactive: boolean): Promise<void
   if (missing.includes("login")) opts.login = await askName(ctx.host, "SSH login on the hosts (the Unix account)", opts.user ?? undefined);
 }
 
-function lockTimeoutMs(ctx: Context): number {
-  const s = Number(envGet(ctx.host, "TSHUP_LOCK_TIMEOUT") ?? "");
-  return Number.isFinite(s) && s > 0 ? s * 1000 : 10 * 60 * 1000;
-}
 
 export interface Installed {
   installed: VersionRecord[];
@@ -274,7 +270,7 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
   const { extractZip, streamingTarGzExtractor } = await import("../io/extract.js");
   // A site's pinned hash is checked instead of the CDN's sidecar (SPEC section 7).
   const pinned = ctx.site?.policy?.sha256?.[target.artifact];
-  const sha256 = pinned ?? (await fetchSidecar(ctx.http, `${url}.sha256`));
+  const sha256 = pinned ?? (await fetchSidecar(ctx.http, url)).sha256;
   await mkdirp(layout.downloadsDir);
   const partialPath = path.join(layout.downloadsDir, `${target.artifact}.partial`);
   let staging = "";

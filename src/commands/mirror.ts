@@ -3,13 +3,13 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Context } from "../context.js";
-import { envGet, type PlatformName } from "../host.js";
-import { artifactCandidates, parseSidecar } from "../core/artifact.js";
+import type { PlatformName } from "../host.js";
+import { artifactCandidates } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { addStep } from "../core/report.js";
-import { fsError, networkError, TshupError, usageError, verificationError } from "../core/errors.js";
-import { downloadVerified } from "../io/download.js";
-import { acquireLock } from "../io/lock.js";
+import { fsError, TshupError, usageError } from "../core/errors.js";
+import { downloadVerified, fetchSidecar } from "../io/download.js";
+import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { atomicWriteFile, mkdirp, renameWithRetry } from "../io/fsx.js";
 import { cdnBase } from "./install.js";
 
@@ -120,7 +120,7 @@ export async function runMirror(ctx: Context): Promise<number> {
     ? null
     : await acquireLock(lockPath, {
         pid: host.pid,
-        timeoutMs: lockTimeoutMs(ctx),
+        timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
         onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${dir}`),
       });
   const failures: TshupError[] = [];
@@ -183,8 +183,8 @@ interface Outcome {
 
 async function mirrorOne(ctx: Context, dir: string, url: string, name: string): Promise<Outcome> {
   const { opts, host, feedback } = ctx;
-  const sidecar = await fetchSidecarText(ctx, url);
-  const sha256 = parseSidecar(sidecar.toString("utf8"))!;
+  // The CDN's sidecar bytes are kept verbatim in the mirror.
+  const { sha256, bytes: sidecar } = await fetchSidecar(ctx.http, url);
   const finalPath = path.join(dir, name);
   const sidecarPath = `${finalPath}.sha256`;
   const localSidecar = await readIfExists(sidecarPath);
@@ -230,31 +230,6 @@ async function mirrorOne(ctx: Context, dir: string, url: string, name: string): 
   return { status: "done", word: "fetched", detail: `${url} (sha256 ${sha256})${why}`, sha256, wouldChange: true };
 }
 
-/**
- * The CDN's sidecar bytes, kept verbatim for the mirror. A missing sidecar for a missing artifact
- * means the version (or platform) is not published: a network-class "not found" naming the URL.
- */
-async function fetchSidecarText(ctx: Context, url: string): Promise<Buffer> {
-  const sidecarUrl = `${url}.sha256`;
-  const res = await ctx.http.get(sidecarUrl, { maxBytes: 64 * 1024 });
-  if (res.status === 404) {
-    const probe = await ctx.http.open(url, { offset: 0 });
-    probe.stream.destroy();
-    if (probe.status === 404) {
-      throw networkError(
-        `artifact not found: ${url} (HTTP 404)`,
-        "check the version and --platforms (not every version is built for every platform) and --cdn-url",
-      );
-    }
-    throw verificationError(`no checksum published at ${sidecarUrl}`, "tshup mirrors nothing it cannot verify; the source must serve the CDN's .sha256 files");
-  }
-  if (res.status !== 200) throw networkError(`${sidecarUrl} answered HTTP ${res.status}`, "try again later, or check --cdn-url");
-  if (!parseSidecar(res.body.toString("utf8"))) {
-    throw verificationError(`${sidecarUrl} is not a SHA-256 checksum file`, "check --cdn-url: the source must serve the CDN's .sha256 files as they are");
-  }
-  return res.body;
-}
-
 /** SHA-256 of a file in the mirror, or null when there is none. */
 async function hashFile(file: string): Promise<string | null> {
   const hash = crypto.createHash("sha256");
@@ -291,7 +266,3 @@ async function removeFile(file: string): Promise<void> {
   }
 }
 
-function lockTimeoutMs(ctx: Context): number {
-  const s = Number(envGet(ctx.host, "TSHUP_LOCK_TIMEOUT") ?? "");
-  return Number.isFinite(s) && s > 0 ? s * 1000 : 10 * 60 * 1000;
-}

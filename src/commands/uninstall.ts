@@ -4,7 +4,7 @@ import { reportPaths, type Context } from "../context.js";
 import { addStep } from "../core/report.js";
 import { fsError } from "../core/errors.js";
 import { tildify } from "../core/format.js";
-import { acquireLock } from "../io/lock.js";
+import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState } from "../io/store.js";
 import { exists, removeWithRetry } from "../io/fsx.js";
 import { installedAndActive } from "./install.js";
@@ -23,7 +23,7 @@ export async function runUninstall(ctx: Context): Promise<number> {
   report.installed = installed.map((r) => r.version);
   report.paths = reportPaths(ctx);
   const rootExists = await exists(layout.root);
-  const lock = rootExists && !dryRun ? await acquireLock(layout.lockPath, { pid: host.pid, timeoutMs: 60_000 }) : null;
+  const lock = rootExists && !dryRun ? await acquireLock(layout.lockPath, { pid: host.pid, timeoutMs: lockTimeoutMs(host, 60_000) }) : null;
   const verb = dryRun ? "would remove" : "removed";
   const status = dryRun ? "skipped" : "done";
   try {

@@ -1,14 +1,14 @@
 import type { Context } from "../context.js";
 import { addStep } from "../core/report.js";
 import { usageError } from "../core/errors.js";
-import { acquireLock } from "../io/lock.js";
+import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { installedAndActive } from "./install.js";
 
 /** Switches the active tsh to an installed version, offline. */
 export async function runUse(ctx: Context): Promise<number> {
   const { report, layout, platform, host, opts } = ctx;
   const wanted = opts.positionals[0]!.replace(/^v(?=\d)/, "");
-  const lock = await acquireLock(layout.lockPath, { pid: host.pid, timeoutMs: 60_000 });
+  const lock = await acquireLock(layout.lockPath, { pid: host.pid, timeoutMs: lockTimeoutMs(host, 60_000) });
   try {
     const { installed, active } = await installedAndActive(ctx);
     report.previous = active?.version ?? null;

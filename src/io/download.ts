@@ -35,16 +35,27 @@ const header = (h: Record<string, string | string[] | undefined>, name: string) 
   return Array.isArray(v) ? v[0] : v;
 };
 
-/** Fetches `<artifact>.sha256` and returns its hex digest; the sidecar is mandatory. */
-export async function fetchSidecar(http: Http, url: string): Promise<string> {
+/**
+ * Fetches an artifact's `.sha256` sidecar and returns its hex digest and its bytes as served; the
+ * sidecar is mandatory. When it is missing, the artifact is asked for too: both missing means the
+ * version is not published there (exit 4, naming the artifact's URL), only the sidecar missing means
+ * the artifact cannot be verified (exit 5).
+ */
+export async function fetchSidecar(http: Http, artifactUrl: string): Promise<{ sha256: string; bytes: Buffer }> {
+  const url = `${artifactUrl}.sha256`;
   const res = await http.get(url, { maxBytes: 64 * 1024 });
   if (res.status === 404) {
+    const probe = await http.open(artifactUrl, { offset: 0 });
+    probe.stream.destroy();
+    if (probe.status === 404) {
+      throw networkError(`artifact not found: ${artifactUrl} (HTTP 404)`, "check the version, the edition and --cdn-url; not every version is built for every platform");
+    }
     throw verificationError(`no checksum published at ${url}`, "tshup installs nothing it cannot verify; pin the sha256 in a manifest or use a mirror that serves .sha256 files");
   }
   if (res.status !== 200) throw networkError(`${url} answered HTTP ${res.status}`, "try again later, or check --cdn-url");
-  const hex = parseSidecar(res.body.toString("utf8"));
-  if (!hex) throw verificationError(`${url} is not a SHA-256 checksum file`, "check --cdn-url: the mirror must serve the CDN's .sha256 files as they are");
-  return hex;
+  const sha256 = parseSidecar(res.body.toString("utf8"));
+  if (!sha256) throw verificationError(`${url} is not a SHA-256 checksum file`, "check --cdn-url: the mirror must serve the CDN's .sha256 files as they are");
+  return { sha256, bytes: res.body };
 }
 
 /**

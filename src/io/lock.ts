@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import os from "node:os";
 import { systemError, fsError } from "../core/errors.js";
+import { envGet, type Host } from "../host.js";
 
 interface LockOwner {
   pid: number;
@@ -109,4 +110,10 @@ async function takeOver(lockPath: string, deadPid: number | null): Promise<void>
 async function releaseLock(lockPath: string, pid: number): Promise<void> {
   const owner = await readOwner(lockPath);
   if (owner?.pid === pid) await fs.rm(lockPath, { force: true });
+}
+
+/** How long to wait for another run's lock: TSHUP_LOCK_TIMEOUT seconds, else the command's default. */
+export function lockTimeoutMs(host: Host, defaultMs: number): number {
+  const s = Number(envGet(host, "TSHUP_LOCK_TIMEOUT") ?? "");
+  return Number.isFinite(s) && s > 0 ? s * 1000 : defaultMs;
 }
