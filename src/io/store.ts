@@ -107,16 +107,20 @@ export async function newStagingDir(layout: Layout, id: string): Promise<string>
   return dir;
 }
 
-/** Moves a path into the trash (a rename, which works on Windows even for a running exe). */
-export async function moveToTrash(layout: Layout, target: string): Promise<void> {
-  if (!(await exists(target))) return;
+/**
+ * Moves a path into the trash (a rename, which works on Windows even for a running exe) and says
+ * where it went, or null when there was nothing to move.
+ */
+export async function moveToTrash(layout: Layout, target: string, windows = process.platform === "win32"): Promise<string | null> {
+  if (!(await exists(target))) return null;
   await mkdirp(layout.trashDir);
   const dest = path.join(layout.trashDir, `${path.basename(target)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
   try {
-    await renameWithRetry(target, dest);
+    await renameWithRetry(target, dest, windows);
   } catch (err) {
     throw fsError(err, "move aside", target);
   }
+  return dest;
 }
 
 /** Puts a verified staging directory in place as versions/<id>; the marker goes in first. */

@@ -241,7 +241,7 @@ async function replaceExe(layout: Layout, source: string, dest: string, windows:
       throw fsError(err, "replace", dest);
     }
   }
-  const aside = await moveAside(layout, dest, windows).catch(async (err) => {
+  const aside = await moveToTrash(layout, dest, windows).catch(async (err) => {
     await fsp.rm(tmp, { force: true }).catch(() => {});
     throw err;
   });
@@ -254,15 +254,3 @@ async function replaceExe(layout: Layout, source: string, dest: string, windows:
   }
 }
 
-/** Renames `target` into the trash (allowed for a running exe) and says where it went. */
-async function moveAside(layout: Layout, target: string, windows: boolean): Promise<string | null> {
-  if (!(await exists(target))) return null;
-  await mkdirp(layout.trashDir);
-  const aside = path.join(layout.trashDir, `${path.basename(target)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
-  try {
-    await renameWithRetry(target, aside, windows);
-  } catch (err) {
-    throw fsError(err, "move aside", target);
-  }
-  return aside;
-}
