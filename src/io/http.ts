@@ -84,7 +84,7 @@ export class Http {
       });
     } catch (err) {
       stream.destroy();
-      if (!opts.insecure && !this.withSystemStore && UNTRUSTED_ISSUER.has(tlsCode(err)) && hasSystemStore()) {
+      if (!opts.insecure && !this.withSystemStore && UNTRUSTED_ISSUER.has(errorCode(err)) && hasSystemStore()) {
         // Reading the operating system's store costs tens of milliseconds, so it is read only once
         // a certificate turned out to need it (a company's TLS inspection, an internal CA).
         this.withSystemStore = true;
@@ -216,7 +216,8 @@ const UNTRUSTED_ISSUER = new Set([
   "CERT_UNTRUSTED",
 ]);
 
-function tlsCode(err: unknown): string {
+/** The error code that says what went wrong, looking through got's wrapper to its cause. */
+function errorCode(err: unknown): string {
   const e = err as { code?: string; cause?: { code?: string } };
   return e.cause?.code ?? e.code ?? "";
 }
@@ -278,7 +279,7 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL|EPROTO|HOSTNAME
 /** A network error that says which URL (and proxy) failed and why; `retryCode` drives the retry rule. */
 export function describeRequestError(err: unknown, url: string, proxy: string | null): Error {
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
-  const code = e.cause?.code ?? e.code ?? "";
+  const code = errorCode(err);
   const reason = (e.message ?? String(err)).replace(/\s+/g, " ");
   // hpagent's words when the proxy answers CONNECT with anything but 200.
   const refused = proxy ? /^Bad response: (\d{3})$/.exec(reason.trim()) : null;
