@@ -91,6 +91,9 @@ describe("site manifests, ssh config and uninstall, end to end", () => {
     t.after(h.cleanup);
     const env = { ...h.env, ...standin.env };
     const manifest = await seedManifest(h.home, proxy);
+    const fresh = await runCli(variant, ["status", "--manifest", manifest, "--json"], { env });
+    assert.equal(fresh.code, 3, "status finds the proxy in the manifest on a machine with nothing installed");
+    assert.equal(fresh.json.action, "install");
     const missing = await runCli(variant, ["--manifest", manifest, "--json"], { env });
     assert.equal(missing.code, 2);
     assert.match(missing.json.error.message, /asks for the Teleport user and SSH login/);

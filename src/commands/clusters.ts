@@ -9,14 +9,18 @@ import { readTextIfExists } from "../io/fsx.js";
 
 export type QueriedCluster = ClusterInfo & { date: string | null };
 
-/** SPEC section 3: --proxy, then TELEPORT_PROXY, then the manifest, then tsh's current profile. */
-export async function resolveProxies(ctx: Context, fromManifest: string[] = []): Promise<ProxyAddress[]> {
+/**
+ * SPEC section 3: --proxy, then TELEPORT_PROXY, then the manifest, then (for status and doctor)
+ * the proxies of the last install, then tsh's current profile.
+ */
+export async function resolveProxies(ctx: Context, remembered: string[] = []): Promise<ProxyAddress[]> {
   let raw: string[] = ctx.opts.proxies;
   if (raw.length === 0) {
     const env = envGet(ctx.host, "TELEPORT_PROXY");
     if (env) raw = [env];
   }
-  if (raw.length === 0) raw = fromManifest;
+  if (raw.length === 0) raw = (ctx.site?.clusters ?? []).map((c) => c.proxy);
+  if (raw.length === 0) raw = remembered;
   if (raw.length === 0) {
     const fromProfile = await currentProfileProxy(ctx.teleportHome);
     if (fromProfile) raw = [fromProfile];

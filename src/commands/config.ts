@@ -46,10 +46,6 @@ export function applyManifest(ctx: Context, m: Manifest): void {
   if (!given("login") && m.login) o.login = m.login;
 }
 
-export function manifestProxies(m: Manifest | null): string[] {
-  return (m?.clusters ?? []).map((c) => c.proxy);
-}
-
 /** The manifest's entry for a queried cluster, matched on the normalised proxy address. */
 export function manifestClusterFor(m: Manifest | null, c: ClusterInfo): ManifestCluster | undefined {
   return m?.clusters?.find((mc) => {

@@ -16,7 +16,7 @@ import { checkTshVersion } from "../io/spawn.js";
 import { mkdirp } from "../io/fsx.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
 import { printSummary } from "../ui/summary.js";
-import { manifestProxies, seedConfig } from "./config.js";
+import { seedConfig } from "./config.js";
 
 export const DEFAULT_CDN = "https://cdn.teleport.dev";
 
@@ -221,7 +221,7 @@ export function tshPathFor(ctx: Context, groups: Group[], c: QueriedCluster): st
 /** The proxies from flags, environment, manifest or profile; a person at a terminal is asked instead of failing. */
 async function proxiesOrAsk(ctx: Context, interactive: boolean) {
   try {
-    return await resolveProxies(ctx, manifestProxies(ctx.site));
+    return await resolveProxies(ctx);
   } catch (err) {
     if (!(err instanceof TshupError) || err.code !== "usage" || !interactive || ctx.opts.proxies.length > 0) throw err;
     const { askProxy } = await import("../ui/wizard.js");
