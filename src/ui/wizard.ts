@@ -23,9 +23,13 @@ export class Cancelled extends Error {
 
 const NAME = /^[A-Za-z0-9._@+-]{1,128}$/;
 
-async function prompts() {
-  return import("@inquirer/prompts");
-}
+// Each prompt is its own package: the wizard pays for the three it shows, not for every prompt kind
+// (the editor prompt alone would add half a megabyte of character-set tables to every start).
+const prompts = {
+  input: async () => (await import("@inquirer/input")).default,
+  confirm: async () => (await import("@inquirer/confirm")).default,
+  select: async () => (await import("@inquirer/select")).default,
+};
 
 function context(host: Host) {
   if (!host.stdin) throw new Error("prompting needs a terminal on stdin");
@@ -42,7 +46,7 @@ async function guard<T>(ask: () => Promise<T>): Promise<T> {
 }
 
 export async function askProxy(host: Host, current?: string): Promise<string> {
-  const { input } = await prompts();
+  const input = await prompts.input();
   return guard(() =>
     input(
       {
@@ -63,21 +67,21 @@ export async function askProxy(host: Host, current?: string): Promise<string> {
 }
 
 export async function askName(host: Host, message: string, current?: string): Promise<string> {
-  const { input } = await prompts();
+  const input = await prompts.input();
   return guard(() =>
     input({ message, default: current, validate: (v) => NAME.test(v.trim()) || "letters, digits and . _ @ + - only" }, context(host)),
   ).then((v) => v.trim());
 }
 
 export async function askYesNo(host: Host, message: string, current: boolean): Promise<boolean> {
-  const { confirm } = await prompts();
+  const confirm = await prompts.confirm();
   return guard(() => confirm({ message, default: current }, context(host)));
 }
 
 /** Shows the plan and asks what to do with it: the same options object feeds both answers. */
 export async function askPlan(host: Host, planLines: string[]): Promise<PlanChoice> {
   host.stdout.write(`\n${planLines.join("\n")}\n\n`);
-  const { select } = await prompts();
+  const select = await prompts.select();
   return guard(() =>
     select<PlanChoice>(
       {
