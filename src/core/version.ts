@@ -1,4 +1,7 @@
-import semver from "semver";
+// The two functions by their own modules: semver's index also builds every range and comparator
+// class, a few milliseconds of every run for code tshup never calls.
+import semverCompare from "semver/functions/compare.js";
+import semverMajor from "semver/functions/major.js";
 
 /** Strict X.Y.Z[-pre][+build], no leading "v": versions come from the network and end up in URLs and paths. */
 const STRICT_SEMVER =
@@ -8,8 +11,8 @@ export function isStrictVersion(value: unknown): value is string {
   return typeof value === "string" && value.length <= 64 && STRICT_SEMVER.test(value);
 }
 
-export const major = (v: string): number => semver.major(v);
-export const compareVersions = (a: string, b: string): number => semver.compare(a, b);
+export const major = (v: string): number => semverMajor(v);
+export const compareVersions = (a: string, b: string): number => semverCompare(a, b);
 
 /** The versions a cluster accepts: >= min_client_version and no newer major than the server's. */
 export interface VersionWindow {
