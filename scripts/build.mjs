@@ -44,7 +44,6 @@ export async function bundle({ outfile = path.join(root, "dist", "tshup.cjs"), e
       "import.meta.url": "__tshup_import_meta_url",
     },
     inject: [path.join(root, "scripts", "import-meta-url.js")],
-    alias: { "http2-wrapper": path.join(root, "scripts", "http2-wrapper-stub.js") },
     logLevel: "warning",
   });
   return outfile;

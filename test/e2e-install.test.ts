@@ -167,6 +167,13 @@ for (const variant of cliVariants()) {
         { name: "proxy answers a bad version", setup: () => proxy.setPing({ server_version: "17.5.2; rm -rf /" }, 200, "both"), code: 4, message: /server_version .* is not a version/ },
         { name: "proxy fails with 500 every time", setup: () => proxy.setFault("/webapi/find", { kind: "status", status: 500 }), code: 4, message: /HTTP 500/ },
         { name: "proxy hangs", setup: () => proxy.setFault("/webapi/find", { kind: "hang" }), code: 4, message: /timed out/, args: ["--timeout", "1"] },
+        { name: "proxy redirects in circles", setup: () => proxy.setFault("/webapi/find", { kind: "redirect", to: "/webapi/find" }), code: 4, message: /redirected more than 10 times/ },
+        {
+          name: "CDN redirects from https to plain http",
+          setup: () => standin.setFault(art("17.5.2"), { kind: "redirect", to: `${standin.cdnHttpUrl}/${art("17.5.2")}` }),
+          code: 4,
+          message: /redirected to plain http \(http:\/\/127\.0\.0\.1:\d+\/teleport-v17\.5\.2/,
+        },
         { name: "unknown flag", setup: () => {}, code: 2, message: /Unknown option '--frobnicate'/, args: ["--frobnicate"] },
       ];
       for (const c of cases) {
@@ -210,6 +217,34 @@ for (const variant of cliVariants()) {
         const gets = standin.requests.filter((q) => q.server === "cdn" && q.path === `/${name}`);
         assert.equal(gets.length, 4, "two 503s, one cut, one resumed");
         assert.equal(gets[3]!.headers.range, "bytes=1000-", "the cut download resumes with Range");
+      } finally {
+        standin.clearFaults();
+        proxy.clearFaults();
+      }
+    });
+
+    test("redirects are followed (relative and absolute), and a compressed proxy answer is read", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const name = "teleport-v17.5.1-linux-amd64-bin.tar.gz";
+      standin.setFault(name, { kind: "redirect", to: `/${name}?via=302`, times: 1 });
+      standin.setFault(`${name}.sha256`, { kind: "redirect", status: 308, to: `${standin.cdnUrl}/${name}.sha256?via=308`, times: 1 });
+      proxy.setFault("/webapi/find", { kind: "gzip", times: 1 });
+      standin.clearRequests();
+      try {
+        const r = await h.run([]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.json.version, "17.5.1");
+        const seen = standin.requests.filter((q) => q.server === "cdn" || q.path === "/webapi/find").map((q) => [q.url, q.status, q.fault ?? null]);
+        assert.deepEqual(seen, [
+          ["/webapi/find", 200, "gzip"],
+          [`/${name}.sha256`, 308, "redirect"],
+          [`/${name}.sha256?via=308`, 200, null],
+          [`/${name}`, 302, "redirect"],
+          [`/${name}?via=302`, 200, null],
+        ]);
+        assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
       } finally {
         standin.clearFaults();
         proxy.clearFaults();

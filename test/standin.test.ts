@@ -571,6 +571,15 @@ describe("stand-in CDN", () => {
     assert.equal(s.requests.at(-1)!.fault, "slow");
   });
 
+  test("redirect answers its status with Location, then the normal answer returns", async () => {
+    s.setFault(name, { kind: "redirect", to: `/${name}?via=redirect`, status: 307, times: 1 });
+    const r = await request(`${s.cdnUrl}/${name}`, { ca: s.caPem });
+    assert.equal(r.status, 307);
+    assert.equal(r.headers.location, `/${name}?via=redirect`);
+    assert.equal(s.requests.at(-1)!.fault, "redirect");
+    assert.deepEqual((await request(`${s.cdnUrl}/${name}?via=redirect`, { ca: s.caPem })).body, data);
+  });
+
   test("hang never answers", async () => {
     s.setFault(name, { kind: "hang", times: 1 });
     await assert.rejects(request(`${s.cdnUrl}/${name}`, { ca: s.caPem, timeoutMs: 300 }), /client timeout/);
@@ -680,6 +689,16 @@ describe("stand-in proxy", () => {
     const ping = await request(`${p.url}/webapi/ping`, { ca: s.caPem });
     assert.equal(ping.status, 200);
     assert.equal(JSON.parse(ping.body.toString()).server_version, "13.4.5");
+  });
+
+  test("gzip compresses the find answer whatever the client asked for", async () => {
+    const p = await s.addProxy({ cluster: "gz", serverVersion: "17.5.1" });
+    p.setFault("/webapi/find", { kind: "gzip", times: 1 });
+    const packed = await request(`${p.url}/webapi/find`, { ca: s.caPem });
+    assert.equal(packed.headers["content-encoding"], "gzip");
+    const plain = await request(`${p.url}/webapi/find`, { ca: s.caPem });
+    assert.equal(plain.headers["content-encoding"], undefined);
+    assert.deepEqual(JSON.parse(gunzipSync(packed.body).toString()), JSON.parse(plain.body.toString()));
   });
 
   test("setPing serves raw HTML, error statuses and invalid versions; update() changes the cluster", async () => {

@@ -13,7 +13,8 @@ const RETRYABLE_CODES = new Set([
   "ENETUNREACH",
   "EHOSTUNREACH",
   "ERR_STREAM_PREMATURE_CLOSE",
-  "ERR_GOT_REQUEST_ERROR",
+  // The HTTP proxy's own upstream failed (a 5xx answer to CONNECT).
+  "EPROXYUPSTREAM",
   "ETRUNCATED",
 ]);
 

@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import tls from "node:tls";
 import { Readable, type Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
-import got, { type Agents, type Response } from "got";
 import { HttpsProxyAgent } from "hpagent";
+import { VERSION } from "../build-info.js";
 import type { Host } from "../host.js";
 import { envGet } from "../host.js";
 import { networkError, usageError } from "../core/errors.js";
@@ -33,17 +34,30 @@ export interface StreamResponse {
   stream: Readable;
 }
 
+interface ProxyAgents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+const MAX_REDIRECTS = 10;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const header = (h: Record<string, string | string[] | undefined>, name: string) => {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
 
-/** The one way tshup talks to the network: trust, proxies, timeouts and the retry rule live here. */
+/**
+ * The one way tshup talks to the network: trust, proxies, redirects, timeouts and the retry rule
+ * live here. It sits on Node's own http and https: tshup only ever sends GETs and already owns
+ * retries, Range resume and progress, and a client library's start-up would cost more than the
+ * whole of a no-op run's budget.
+ */
 export class Http {
   private ca: string[] | undefined;
   private withSystemStore = false;
-  private readonly agentCache = new Map<string, Agents>();
+  private readonly agentCache = new Map<string, ProxyAgents>();
 
   constructor(private readonly settings: HttpSettings) {
     this.ca = trustedCAs(settings, false);
@@ -52,60 +66,77 @@ export class Http {
   /** GET with retries; returns the last answer (even an error status) once retries are spent. */
   async get(url: string, opts: { insecure?: boolean; maxBytes?: number } = {}): Promise<BufferedResponse> {
     return this.withRetries(url, async () => {
-      const res = await this.open(url, { insecure: opts.insecure ?? false, offset: 0, decompress: true });
-      const body = await readAll(res.stream, opts.maxBytes ?? 4 * 1024 * 1024, url);
+      const res = await this.open(url, { insecure: opts.insecure ?? false, offset: 0 });
+      const body = await readAll(await decoded(res), opts.maxBytes ?? 4 * 1024 * 1024, url);
       return { url, status: res.status, headers: res.headers, body };
     });
   }
 
-  /** Opens one streaming GET (from `offset` with a Range request); the caller decides on retries. */
-  async open(url: string, opts: { offset: number; insecure?: boolean; decompress?: boolean }): Promise<StreamResponse> {
+  /** Opens one streaming GET (from `offset` with a Range request), following redirects; the caller decides on retries. */
+  async open(url: string, opts: { offset: number; insecure?: boolean }): Promise<StreamResponse> {
     if (url.startsWith("file:")) return openFile(url, opts.offset);
-    const target = new URL(url);
+    let current = new URL(url);
+    for (let hops = 0; ; hops++) {
+      const res = await this.request(current, opts);
+      const location = REDIRECTS.has(res.statusCode ?? 0) ? header(res.headers, "location") : undefined;
+      if (location === undefined) {
+        const len = Number(header(res.headers, "content-length"));
+        return {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          length: Number.isFinite(len) && header(res.headers, "content-length") !== undefined ? len : null,
+          stream: res,
+        };
+      }
+      res.destroy();
+      current = redirectTarget(url, current, location, hops);
+    }
+  }
+
+  private async request(target: URL, opts: { offset: number; insecure?: boolean }): Promise<http.IncomingMessage> {
+    const url = target.href;
     const proxy = proxyForUrl(target, (n) => envGet(this.settings.host, n));
-    const stream = got.stream(url, {
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      decompress: opts.decompress ?? false,
-      followRedirect: true,
-      timeout: { connect: this.settings.timeoutMs, secureConnect: this.settings.timeoutMs, response: this.settings.timeoutMs, socket: this.settings.timeoutMs },
-      headers: {
-        "user-agent": "tshup",
-        ...(opts.offset > 0 ? { range: `bytes=${opts.offset}-` } : {}),
-      },
-      https: { certificateAuthority: this.ca, rejectUnauthorized: !opts.insecure },
-      agent: proxy ? this.proxyAgents(proxy, opts.insecure ?? false) : undefined,
-    });
-    let response: Response;
+    const secure = target.protocol === "https:";
+    const insecure = opts.insecure ?? false;
+    let response: http.IncomingMessage;
     try {
-      response = await new Promise<Response>((resolve, reject) => {
-        stream.once("response", resolve);
-        stream.once("error", reject);
+      response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const options: https.RequestOptions = {
+          headers: { "user-agent": `tshup/${VERSION}`, ...(opts.offset > 0 ? { range: `bytes=${opts.offset}-` } : {}) },
+          ca: this.ca,
+          rejectUnauthorized: !insecure,
+          ...(proxy ? { agent: this.proxyAgents(proxy, insecure)[secure ? "https" : "http"] } : {}),
+        };
+        const req = (secure ? https : http).request(target, options);
+        let res: http.IncomingMessage | null = null;
+        // An idle socket for the whole timeout, in any phase (connect, TLS, waiting for the answer, a
+        // stalled body), ends the request; a slow but moving download does not.
+        req.setTimeout(this.settings.timeoutMs, () => {
+          const err = Object.assign(new Error(`no answer for ${this.settings.timeoutMs / 1000} s`), { code: "ETIMEDOUT" });
+          if (res) res.destroy(err);
+          else req.destroy(err);
+        });
+        req.on("error", (err) => (res ? res.destroy(err) : reject(err)));
+        req.on("response", (r) => resolve((res = r)));
+        req.end();
       });
     } catch (err) {
-      stream.destroy();
-      if (!opts.insecure && !this.withSystemStore && UNTRUSTED_ISSUER.has(errorCode(err)) && hasSystemStore()) {
+      if (!insecure && !this.withSystemStore && UNTRUSTED_ISSUER.has(errorCode(err)) && hasSystemStore()) {
         // Reading the operating system's store costs tens of milliseconds, so it is read only once
         // a certificate turned out to need it (a company's TLS inspection, an internal CA).
         this.withSystemStore = true;
         this.ca = trustedCAs(this.settings, true);
         this.agentCache.clear();
-        return this.open(url, opts);
+        return this.request(target, opts);
       }
       throw describeRequestError(err, url, proxy);
     }
     // Plain http:// through a proxy: its refusal arrives as an ordinary answer, not a failed CONNECT.
     if (proxy && response.statusCode === 407) {
-      stream.destroy();
+      response.destroy();
       throw proxyRefusal(url, proxy, 407, null);
     }
-    const len = Number(header(response.headers, "content-length"));
-    return {
-      status: response.statusCode,
-      headers: response.headers,
-      length: Number.isFinite(len) && header(response.headers, "content-length") !== undefined ? len : null,
-      stream: stream as unknown as Readable,
-    };
+    return response;
   }
 
   /** Runs `attempt` until it gives a final answer: retryable statuses and errors are tried again. */
@@ -128,7 +159,7 @@ export class Http {
     }
   }
 
-  private proxyAgents(proxy: string, insecure: boolean): Agents {
+  private proxyAgents(proxy: string, insecure: boolean): ProxyAgents {
     const key = `${proxy}|${insecure}`;
     let agents = this.agentCache.get(key);
     if (!agents) {
@@ -216,10 +247,43 @@ const UNTRUSTED_ISSUER = new Set([
   "CERT_UNTRUSTED",
 ]);
 
-/** The error code that says what went wrong, looking through got's wrapper to its cause. */
-function errorCode(err: unknown): string {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e.cause?.code ?? e.code ?? "";
+const errorCode = (err: unknown): string => (err as { code?: string })?.code ?? "";
+
+/** Where a redirect leads; never from https to plain http, and never in circles. */
+function redirectTarget(original: string, from: URL, location: string, hops: number): URL {
+  if (hops + 1 > MAX_REDIRECTS) {
+    throw networkError(`${original} redirected more than ${MAX_REDIRECTS} times`, "check the URL; the server or mirror sends it round in circles");
+  }
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw networkError(`${from.href} redirected to an invalid address: ${location}`, "report it to whoever runs that server");
+  }
+  if (next.protocol !== "https:" && next.protocol !== "http:") {
+    throw networkError(`${from.href} redirected to ${next.href}, which is not http(s)`, "report it to whoever runs that server");
+  }
+  if (from.protocol === "https:" && next.protocol === "http:") {
+    throw networkError(`${from.href} redirected to plain http (${next.href}); tshup does not follow that`, "use the https address the server should have sent, or an http:// URL from the start if you mean it");
+  }
+  return next;
+}
+
+/**
+ * The body of a small answer as text bytes. tshup asks for no compression, but a server that
+ * compresses anyway is still understood.
+ */
+async function decoded(res: StreamResponse): Promise<Readable> {
+  const encoding = header(res.headers, "content-encoding")?.trim().toLowerCase();
+  if (!encoding || encoding === "identity") return res.stream;
+  const zlib = await import("node:zlib");
+  const decoder = encoding === "gzip" || encoding === "x-gzip" ? zlib.createGunzip() : encoding === "deflate" ? zlib.createInflate() : encoding === "br" ? zlib.createBrotliDecompress() : null;
+  if (!decoder) {
+    res.stream.destroy();
+    throw networkError(`the answer came in an encoding tshup cannot read: ${encoding}`, "report it to whoever runs that server");
+  }
+  res.stream.on("error", (err) => decoder.destroy(err));
+  return res.stream.pipe(decoder);
 }
 
 function hasSystemStore(): boolean {
@@ -278,7 +342,7 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL|EPROTO|HOSTNAME
 
 /** A network error that says which URL (and proxy) failed and why; `retryCode` drives the retry rule. */
 export function describeRequestError(err: unknown, url: string, proxy: string | null): Error {
-  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  const e = err as { message?: string };
   const code = errorCode(err);
   const reason = (e.message ?? String(err)).replace(/\s+/g, " ");
   // hpagent's words when the proxy answers CONNECT with anything but 200.
@@ -287,7 +351,7 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
     const status = Number(refused[1]);
     const out = proxyRefusal(url, proxy, status, err);
     // A 5xx from the proxy (its upstream failed) may pass; a refusal (403, 407) will not.
-    (out as { retryCode?: string }).retryCode = status >= 500 ? "ERR_GOT_REQUEST_ERROR" : "EPROXYREFUSED";
+    (out as { retryCode?: string }).retryCode = status >= 500 ? "EPROXYUPSTREAM" : "EPROXYREFUSED";
     return out;
   }
   let out;
@@ -304,11 +368,11 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
       err,
     );
   } else if (code === "ETIMEDOUT") {
-    out = networkError(`timed out talking to ${url}`, "check the network, or raise --timeout", err);
+    out = networkError(`timed out talking to ${url}: ${reason}`, "check the network, or raise --timeout", err);
   } else {
     out = networkError(`could not reach ${url}: ${reason}`, "check the address and your network connection", err);
   }
-  (out as { retryCode?: string }).retryCode = code === "ERR_GOT_REQUEST_ERROR" ? e.cause?.code ?? code : code;
+  (out as { retryCode?: string }).retryCode = code;
   return out;
 }
 

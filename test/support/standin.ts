@@ -7,6 +7,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import https from "node:https";
 import type { Socket } from "node:net";
 import os from "node:os";
+import zlib from "node:zlib";
 import path from "node:path";
 import {
   FIXED_MTIME,
@@ -41,7 +42,11 @@ export type Fault =
   /** Sends the normal answer at about `bytesPerSecond`. */
   | { kind: "slow"; bytesPerSecond: number; times?: number }
   /** Accepts the request and never answers (close() still ends it). */
-  | { kind: "hang"; times?: number };
+  | { kind: "hang"; times?: number }
+  /** Answers `status` (default 302) with `Location: to`, as a mirror behind a redirect does. */
+  | { kind: "redirect"; to: string; status?: 301 | 302 | 303 | 307 | 308; times?: number }
+  /** Proxy answers only: the normal body gzip-compressed with `Content-Encoding: gzip`, whatever the client asked for. */
+  | { kind: "gzip"; times?: number };
 
 export interface RequestRecord {
   server: "cdn" | "proxy";
@@ -192,7 +197,7 @@ interface QueuedFault {
   remaining: number;
 }
 
-const RESPONSE_FAULTS = new Set<Fault["kind"]>(["status", "truncate", "retry-after", "slow", "hang"]);
+const RESPONSE_FAULTS = new Set<Fault["kind"]>(["status", "truncate", "retry-after", "slow", "hang", "redirect", "gzip"]);
 const SIDECAR_FAULTS = new Set<Fault["kind"]>(["wrong-hash", "no-sidecar"]);
 
 class FaultTable {
@@ -369,6 +374,11 @@ function answerFault(
 ): boolean {
   rec.fault = fault.kind;
   if (fault.kind === "hang") return true;
+  if (fault.kind === "redirect") {
+    head(res, rec, fault.status ?? 302, { Location: fault.to, "Content-Length": 0 }, skew);
+    res.end();
+    return true;
+  }
   if (fault.kind === "status" || fault.kind === "retry-after") {
     const status = fault.status;
     const { body, type } =
@@ -753,6 +763,13 @@ export async function startStandin(opts: StandinOptions = {}): Promise<Standin> 
         rec.fault = fault.kind;
         head(res, rec, 200, { "Content-Type": "application/json", "Content-Length": json.length }, skew);
         sendBody(rt, req, res, json, fault);
+        return;
+      }
+      if (fault?.kind === "gzip") {
+        rec.fault = fault.kind;
+        const packed = zlib.gzipSync(json);
+        head(res, rec, 200, { "Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": packed.length }, skew);
+        res.end(req.method === "HEAD" ? undefined : packed);
         return;
       }
       send(200, json, "application/json");
