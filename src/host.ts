@@ -1,4 +1,5 @@
 import os from "node:os";
+import tty from "node:tty";
 
 export type PlatformName = "linux" | "darwin" | "win32";
 
@@ -34,10 +35,18 @@ export function realHost(): Host {
     home: os.homedir(),
     tmpdir: os.tmpdir(),
     pid: process.pid,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdin: process.stdin,
-    stdinIsTTY: Boolean(process.stdin.isTTY),
+    // Node builds each standard stream on first use, a few milliseconds apiece; a quiet no-op run
+    // should not pay for streams it never touches.
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
+    get stdin() {
+      return process.stdin;
+    },
+    stdinIsTTY: tty.isatty(0),
     now: () => Date.now(),
   };
 }

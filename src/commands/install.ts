@@ -10,7 +10,6 @@ import { addStep, clusterReport } from "../core/report.js";
 import { TshupError, usageError, fsError, verificationError } from "../core/errors.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { cleanWorkAreas, commitVersion, listInstalled, newStagingDir, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
-import { downloadVerified, fetchSidecar, removePartial } from "../io/download.js";
 import type { Extracted } from "../io/extract.js";
 import { checkTshVersion } from "../io/spawn.js";
 import { mkdirp } from "../io/fsx.js";
@@ -268,6 +267,7 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
   const url = `${base}/${target.artifact}`;
   // Loaded only when there is something to download, so a run with nothing to do starts faster.
   const { extractZip, streamingTarGzExtractor } = await import("../io/extract.js");
+  const { downloadVerified, fetchSidecar, removePartial } = await import("../io/download.js");
   // A site's pinned hash is checked instead of the CDN's sidecar (SPEC section 7).
   const pinned = ctx.site?.policy?.sha256?.[target.artifact];
   const sha256 = pinned ?? (await fetchSidecar(ctx.http, url)).sha256;
