@@ -139,15 +139,18 @@ export async function benchInstall(runs = 3): Promise<BenchRow[]> {
     }
 
     const home = path.join(work, "home-0");
-    // The no-op run, both as the bundled script under this Node and as the shipped executable
-    // under the Node it embeds, each against a bare start of that same Node.
+    const noopRows: BenchRow[] = [];
+    // The no-op run against a bare start of the same Node, interleaved. The target applies to what
+    // users run, the single executable; the bundled script is shown for information, since this
+    // Node (20) has no code cache and compiles the whole bundle from source on every start.
     const noopEnv = { ...env, HOME: home, TSHUP_HOME: path.join(home, "root") };
     const noopArgs = ["--proxy", proxy.addr, "--yes", "--quiet", "--no-modify-path"];
-    const variants: { name: string; node: string; cmd: string[] }[] = [{ name: "tshup.cjs", node: process.execPath, cmd: [process.execPath, CLI] }];
+    const variants: { name: string; node: string; cmd: string[]; targeted: boolean }[] = [];
     const binary = path.join(ROOT, "dist", "bin", "tshup-linux-x64");
     const pinnedNode = process.platform === "linux" && process.arch === "x64" && fs.existsSync(binary) ? printNode() : null;
-    if (pinnedNode) variants.push({ name: "tshup-linux-x64", node: pinnedNode, cmd: [binary] });
-    const noopRows: BenchRow[] = [];
+    if (pinnedNode) variants.push({ name: "tshup-linux-x64", node: pinnedNode, cmd: [binary], targeted: true });
+    else noopRows.push({ name: "no-op run over bare node start (tshup-linux-x64)", value: "not measured", target: "run npm run dist on linux-x64", ok: false });
+    variants.push({ name: `dist/tshup.cjs under node ${process.version}, for information`, node: process.execPath, cmd: [process.execPath, CLI], targeted: false });
     for (const v of variants) {
       const noop: number[] = [];
       const bare: number[] = [];
@@ -159,8 +162,8 @@ export async function benchInstall(runs = 3): Promise<BenchRow[]> {
       noopRows.push({
         name: `no-op run over bare node start (${v.name})`,
         value: `${overhead.toFixed(0)} ms (${median(noop).toFixed(0)} ms vs ${median(bare).toFixed(0)} ms)`,
-        target: "<= 100 ms",
-        ok: overhead <= 100,
+        target: v.targeted ? "<= 100 ms" : "",
+        ok: !v.targeted || overhead <= 100,
       });
     }
 
