@@ -204,7 +204,7 @@ Flags:
   --per-cluster             clusters whose windows do not overlap: one tsh each, tsh-<cluster> for the others
   --keep N                  installed versions to keep (default 3; the active one is never removed)
   --force                   allow a version outside the window; reinstall even when nothing changed
-  --timeout SECONDS         network timeout per request (default 30)
+  --timeout SECONDS         give up on a connection silent this long (default 30)
   --jitter SECONDS          wait a random time up to SECONDS first (spreads a fleet's cron runs)
   -q, --quiet, -v, --verbose
 

@@ -223,6 +223,30 @@ for (const variant of cliVariants()) {
       }
     });
 
+    test("a download that falls silent is given up after --timeout and resumed where it stopped", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const name = "teleport-v17.5.1-linux-amd64-bin.tar.gz";
+      standin.setFault(name, { kind: "stall", bytes: 1000, times: 1 });
+      standin.clearRequests();
+      try {
+        const r = await h.run(["--timeout", "1"]);
+        assert.equal(r.code, 0, r.stderr);
+        const gets = standin.requests.filter((q) => q.server === "cdn" && q.path === `/${name}`);
+        assert.deepEqual(
+          gets.map((q) => [q.status, q.fault ?? null, q.headers.range ?? null]),
+          [
+            [200, "stall", null],
+            [206, null, "bytes=1000-"],
+          ],
+        );
+        assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+      } finally {
+        standin.clearFaults();
+      }
+    });
+
     test("redirects are followed (relative and absolute), and a compressed proxy answer is read", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

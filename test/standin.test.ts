@@ -562,6 +562,15 @@ describe("stand-in CDN", () => {
     assert.deepEqual(Buffer.concat([r.body, resumed.body]), data);
   });
 
+  test("stall sends the first bytes, then nothing while the socket stays open", async () => {
+    s.setFault(name, { kind: "stall", bytes: 1000, times: 1 });
+    // Neither the end of the body nor a close comes before the client gives up.
+    await assert.rejects(request(`${s.cdnUrl}/${name}`, { ca: s.caPem, timeoutMs: 500 }), /client timeout/);
+    assert.equal(s.requests.at(-1)!.status, 200);
+    assert.equal(s.requests.at(-1)!.fault, "stall");
+    assert.deepEqual((await request(`${s.cdnUrl}/${name}`, { ca: s.caPem })).body, data);
+  });
+
   test("slow delivers the right bytes", async () => {
     const small = s.setArtifact("small.tar.gz", Buffer.from("0123456789".repeat(20)));
     s.setFault("small.tar.gz", { kind: "slow", bytesPerSecond: 2000, times: 1 });

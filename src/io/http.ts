@@ -270,8 +270,8 @@ function redirectTarget(original: string, from: URL, location: string, hops: num
 }
 
 /**
- * The body of a small answer as text bytes. tshup asks for no compression, but a server that
- * compresses anyway is still understood.
+ * The body of a small answer, decompressed when it came compressed: tshup asks for no compression,
+ * but an ingress in front of a proxy may compress all the same.
  */
 async function decoded(res: StreamResponse): Promise<Readable> {
   const encoding = header(res.headers, "content-encoding")?.trim().toLowerCase();

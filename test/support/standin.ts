@@ -37,6 +37,8 @@ export type Fault =
   | { kind: "no-sidecar"; times?: number }
   /** Sends headers with the full Content-Length, then `bytes` of the body, then closes the socket. */
   | { kind: "truncate"; bytes: number; times?: number }
+  /** Sends headers with the full Content-Length and `bytes` of the body, then falls silent with the socket open. */
+  | { kind: "stall"; bytes: number; times?: number }
   /** Answers `status` with a `Retry-After: seconds` header. */
   | { kind: "retry-after"; status: 429 | 503; seconds: number; times?: number }
   /** Sends the normal answer at about `bytesPerSecond`. */
@@ -197,7 +199,7 @@ interface QueuedFault {
   remaining: number;
 }
 
-const RESPONSE_FAULTS = new Set<Fault["kind"]>(["status", "truncate", "retry-after", "slow", "hang", "redirect", "gzip"]);
+const RESPONSE_FAULTS = new Set<Fault["kind"]>(["status", "truncate", "stall", "retry-after", "slow", "hang", "redirect", "gzip"]);
 const SIDECAR_FAULTS = new Set<Fault["kind"]>(["wrong-hash", "no-sidecar"]);
 
 class FaultTable {
@@ -322,7 +324,7 @@ function head(res: ServerResponse, rec: RequestRecord, status: number, headers: 
   res.writeHead(status, { Date: dateHeader(skew), ...headers });
 }
 
-/** Sends `body` (already sliced for a range) honouring truncate/slow faults; HEAD sends no body. */
+/** Sends `body` (already sliced for a range) honouring truncate/stall/slow faults; HEAD sends no body. */
 function sendBody(rt: Runtime, req: IncomingMessage, res: ServerResponse, body: Buffer, fault: Fault | undefined): void {
   if (req.method === "HEAD") {
     res.end();
@@ -337,6 +339,11 @@ function sendBody(rt: Runtime, req: IncomingMessage, res: ServerResponse, body: 
     } else {
       res.write(body.subarray(0, n), cut);
     }
+    return;
+  }
+  if (fault?.kind === "stall") {
+    // close() ends the open socket.
+    res.write(body.subarray(0, Math.max(0, Math.min(fault.bytes, body.length - 1))));
     return;
   }
   if (fault?.kind === "slow") {
