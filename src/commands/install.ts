@@ -1,6 +1,7 @@
 import path from "node:path";
 import fsp from "node:fs/promises";
 import { pathToFileURL } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt, envGet } from "../host.js";
 import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
@@ -73,7 +74,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     // Spreads a fleet's cron runs so they do not reach the proxy and the CDN in the same second.
     const delay = Math.floor(Math.random() * opts.jitterSeconds * 1000);
     feedback.verbose(`waiting ${(delay / 1000).toFixed(1)} s (--jitter ${opts.jitterSeconds})`);
-    await new Promise((r) => setTimeout(r, delay));
+    await sleep(delay);
   }
   const clusters = await queryClusters(ctx, proxies);
   report.paths = reportPaths(ctx);

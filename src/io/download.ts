@@ -2,7 +2,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { once } from "node:events";
-import type { Http } from "./http.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { header, type Http } from "./http.js";
 import type { StreamingExtractor } from "./extract.js";
 import { networkError, verificationError, fsError, TshupError } from "../core/errors.js";
 import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
@@ -29,11 +30,6 @@ export interface DownloadJob {
 
 class RestartFromZero extends Error {}
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const header = (h: Record<string, string | string[] | undefined>, name: string) => {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-};
 
 /**
  * Fetches an artifact's `.sha256` sidecar and returns its hex digest and its bytes as served; the

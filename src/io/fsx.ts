@@ -1,9 +1,9 @@
 import fs from "node:fs/promises";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fsError } from "../core/errors.js";
 
 const RETRYABLE = new Set(["EPERM", "EBUSY", "EACCES", "ENOTEMPTY"]);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Windows refuses to rename or delete a file that a scanner or indexer has open for a moment;

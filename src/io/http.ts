@@ -4,6 +4,7 @@ import https from "node:https";
 import tls from "node:tls";
 import { Readable, type Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import { HttpsProxyAgent } from "hpagent";
 import { VERSION } from "../build-info.js";
 import type { Host } from "../host.js";
@@ -42,8 +43,8 @@ interface ProxyAgents {
 const MAX_REDIRECTS = 10;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const header = (h: Record<string, string | string[] | undefined>, name: string) => {
+/** A response header's first value. */
+export const header = (h: Record<string, string | string[] | undefined>, name: string) => {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 };
@@ -80,11 +81,11 @@ export class Http {
       const res = await this.request(current, opts);
       const location = REDIRECTS.has(res.statusCode ?? 0) ? header(res.headers, "location") : undefined;
       if (location === undefined) {
-        const len = Number(header(res.headers, "content-length"));
+        const declared = header(res.headers, "content-length");
         return {
           status: res.statusCode ?? 0,
           headers: res.headers,
-          length: Number.isFinite(len) && header(res.headers, "content-length") !== undefined ? len : null,
+          length: declared !== undefined && Number.isFinite(Number(declared)) ? Number(declared) : null,
           stream: res,
         };
       }

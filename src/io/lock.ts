@@ -1,5 +1,6 @@
 import fs from "node:fs/promises";
 import os from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { systemError, fsError } from "../core/errors.js";
 import { envGet, type Host } from "../host.js";
 
@@ -13,7 +14,6 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function isAlive(pid: number): boolean {
   try {
