@@ -3,11 +3,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { startStandin, type ArtifactInfo, type Standin, type StandinProxy } from "./support/standin.js";
+import { freePort, startStandin, type ArtifactInfo, type Standin, type StandinProxy } from "./support/standin.js";
 import { sha256Hex, sha256Sidecar } from "./support/archives.js";
 import { cliVariants, makeHome, runCli } from "./support/cli.js";
 
@@ -19,14 +18,6 @@ const spec = (os: "linux" | "darwin" | "windows", arch: "amd64" | "arm64" | "uni
   arch,
   edition,
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const isArtifactGet = (path: string) => !path.endsWith(".sha256");
 

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import type { Socket } from "node:net";
+import net, { type Socket } from "node:net";
 import os from "node:os";
 import zlib from "node:zlib";
 import path from "node:path";
@@ -238,6 +238,15 @@ function queued(fault: Fault): QueuedFault {
     throw new Error(`fault ${fault.kind}: times must be a positive integer, got ${fault.times}`);
   }
   return { fault, remaining: fault.times ?? Number.POSITIVE_INFINITY };
+}
+
+/** A loopback port free just now: for a server the test starts itself, or an address where nothing answers. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function normalizePath(p: string): string {
