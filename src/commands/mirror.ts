@@ -10,7 +10,7 @@ import { addStep } from "../core/report.js";
 import { fsError, TshupError, usageError } from "../core/errors.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
-import { atomicWriteFile, mkdirp, renameWithRetry } from "../io/fsx.js";
+import { atomicWriteFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
 import { cdnBase } from "./install.js";
 
 interface MirrorPlatform {
@@ -187,7 +187,7 @@ async function mirrorOne(ctx: Context, dir: string, url: string, name: string): 
   const { sha256, bytes: sidecar } = await fetchSidecar(ctx.http, url);
   const finalPath = path.join(dir, name);
   const sidecarPath = `${finalPath}.sha256`;
-  const localSidecar = await readIfExists(sidecarPath);
+  const localSidecar = await readFileIfExists(sidecarPath);
   const sidecarCurrent = localSidecar !== null && localSidecar.equals(sidecar);
   const have = await hashFile(finalPath);
 
@@ -243,15 +243,6 @@ async function hashFile(file: string): Promise<string | null> {
     throw fsError(err, "read", file);
   }
   return hash.digest("hex");
-}
-
-async function readIfExists(file: string): Promise<Buffer | null> {
-  try {
-    return await fsp.readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw fsError(err, "read", file);
-  }
 }
 
 async function writeSidecar(file: string, data: Buffer): Promise<void> {

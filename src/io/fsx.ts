@@ -40,13 +40,18 @@ export async function exists(p: string): Promise<boolean> {
   }
 }
 
-export async function readTextIfExists(p: string): Promise<string | null> {
+/** A file's bytes, or null when it does not exist (a dangling link included). */
+export async function readFileIfExists(p: string): Promise<Buffer | null> {
   try {
-    return await fs.readFile(p, "utf8");
+    return await fs.readFile(p);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw fsError(err, "read", p);
   }
+}
+
+export async function readTextIfExists(p: string): Promise<string | null> {
+  return (await readFileIfExists(p))?.toString("utf8") ?? null;
 }
 
 /** A unique sibling name, so concurrent writers never share a temp file. */

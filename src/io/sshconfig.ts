@@ -18,7 +18,7 @@ import {
   upsertIncludeBlock,
   type ClusterSshConfig,
 } from "../core/sshconfig.js";
-import { atomicWriteFile, removeWithRetry } from "./fsx.js";
+import { atomicWriteFile, readFileIfExists, removeWithRetry } from "./fsx.js";
 
 export type SshEditAction = "created" | "updated" | "unchanged" | "kept-user-edit";
 
@@ -55,14 +55,6 @@ export function sshPaths(host: Host): SshPaths {
   };
 }
 
-async function readBytes(file: string): Promise<Buffer | null> {
-  try {
-    return await fs.readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw fsError(err, "read", file);
-  }
-}
 
 async function mkdirPrivate(dir: string): Promise<void> {
   try {
@@ -91,7 +83,7 @@ async function permissionWarnings(host: Host, files: string[]): Promise<string[]
 
 /** A backup name not taken yet: the plain one, else one stamped with the time. */
 async function backupName(paths: SshPaths, current: Buffer, now: number): Promise<{ path: string; needed: boolean }> {
-  const existing = await readBytes(paths.backup);
+  const existing = await readFileIfExists(paths.backup);
   if (existing === null) return { path: paths.backup, needed: true };
   if (existing.equals(current)) return { path: paths.backup, needed: false };
   const stamp = new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
@@ -137,7 +129,7 @@ export async function seedSshConfig(
   writes.push(() => mkdirPrivate(paths.tshupDir));
 
   for (const [file, { text }] of files) {
-    const current = await readBytes(file);
+    const current = await readFileIfExists(file);
     const wanted = Buffer.from(text, "utf8");
     let action: SshEditAction;
     if (current === null) action = "created";
@@ -152,7 +144,7 @@ export async function seedSshConfig(
   }
 
   // The include block goes in last, so it never points at files that are not written yet.
-  const configBytes = await readBytes(paths.config);
+  const configBytes = await readFileIfExists(paths.config);
   const original = configBytes === null ? null : configBytes.toString("latin1");
   const includeLine = Buffer.from(includeLineFor(host.home, host.platform === "win32"), "utf8").toString("latin1");
   const up = upsertIncludeBlock(original, includeLine);
@@ -207,7 +199,7 @@ export async function removeSshConfig(host: Host, opts: { dryRun: boolean }): Pr
   const warnings: string[] = [];
   const writes: (() => Promise<void>)[] = [];
 
-  const configBytes = await readBytes(paths.config);
+  const configBytes = await readFileIfExists(paths.config);
   if (configBytes !== null) {
     const r = removeIncludeBlock(configBytes.toString("latin1"));
     if (!r.changed) edits.push({ file: paths.config, action: "unchanged" });
@@ -234,7 +226,7 @@ export async function removeSshConfig(host: Host, opts: { dryRun: boolean }): Pr
       writes.push(() => removeFile(file));
       continue;
     }
-    const bytes = name.endsWith(".conf") ? await readBytes(file).catch(() => null) : null;
+    const bytes = name.endsWith(".conf") ? await readFileIfExists(file).catch(() => null) : null;
     const state = bytes === null ? "foreign" : managedFileState(bytes.toString("utf8"));
     if (state === "foreign") {
       kept++;

@@ -10,7 +10,7 @@ import type { Host } from "../host.js";
 import { envGet } from "../host.js";
 import { fsError, usageError } from "../core/errors.js";
 import { removeBlock, upsertBlock } from "../core/rcblock.js";
-import { atomicWriteFile } from "../io/fsx.js";
+import { atomicWriteFile, readFileIfExists } from "../io/fsx.js";
 import { SHELLS, exportPathLine, fishEnvScript, posixEnvScript, type RcTarget, type ShellProbe } from "./shells/index.js";
 
 export interface RcEdit {
@@ -184,12 +184,7 @@ async function lexists(file: string): Promise<boolean> {
 
 /** The file's bytes as a latin1 string, or null when it does not exist (a dangling link included). */
 async function readBytes(file: string): Promise<string | null> {
-  try {
-    return (await fsp.readFile(file)).toString("latin1");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw fsError(err, "read", file);
-  }
+  return (await readFileIfExists(file))?.toString("latin1") ?? null;
 }
 
 /**
