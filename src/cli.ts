@@ -2,6 +2,8 @@ import type { Host } from "./host.js";
 import { VERSION, COMMIT } from "./build-info.js";
 import { EXIT_CODES, TshupError } from "./core/errors.js";
 import { newReport, type Report } from "./core/report.js";
+import { printable } from "./core/format.js";
+import { runAbortCleanups } from "./io/abort.js";
 import { COMMANDS, HELP, parseOptions, type Options } from "./options.js";
 
 /** argv -> command -> exit code: the only place that turns errors into exit codes and output. */
@@ -10,6 +12,15 @@ export async function main(argv: string[], host: Host): Promise<number> {
   // Until the flags are parsed, the command is the first word that names one.
   let report: Report = newReport(argv.find((a) => (COMMANDS as readonly string[]).includes(a)) ?? "install");
   const wantsJson = argv.includes("--json");
+  // A signal mid-run still gives one JSON document, and the lock and staged files are released.
+  const stopListening = host.onSignal((signal) => {
+    runAbortCleanups();
+    report.ok = false;
+    report.error = { code: "system", message: `interrupted by ${signal}; the previous tsh is still in place`, hint: "run tshup again to finish; a download resumes where it stopped" };
+    report.steps.push({ step: "interrupted", status: "failed", detail: signal });
+    host.stderr.write(`\ntshup: interrupted by ${signal}\n`);
+    host.exitNow(signal === "SIGINT" ? 130 : 143, (opts?.json ?? wantsJson) ? `${JSON.stringify(report, null, 2)}\n` : "");
+  });
   try {
     opts = parseOptions(argv);
     if (opts.showVersion) {
@@ -38,6 +49,8 @@ export async function main(argv: string[], host: Host): Promise<number> {
       return 130;
     }
     return reportFailure(host, err, report, opts?.json ?? wantsJson, opts?.verbose ?? argv.includes("--verbose"));
+  } finally {
+    stopListening();
   }
 }
 
@@ -63,8 +76,9 @@ async function dispatch(ctx: import("./context.js").Context): Promise<number> {
 function reportFailure(host: Host, err: unknown, report: Report, json: boolean, verbose: boolean): number {
   const known = err instanceof TshupError;
   const code = known ? err.code : "internal";
-  const message = known ? err.message : `internal error: ${(err as Error)?.message ?? String(err)}`;
-  const hint = known ? err.hint : "this is a bug in tshup; please report it with the output of the same command run with --verbose";
+  // Messages may carry what a server sent: never let it reach the terminal raw, nor at any length.
+  const message = printable(known ? err.message : `internal error: ${(err as Error)?.message ?? String(err)}`, 1000);
+  const hint = printable(known ? err.hint : "this is a bug in tshup; please report it with the output of the same command run with --verbose", 1000);
   report.ok = false;
   report.error = { code, message, hint };
   const failedStep = report.steps.find((s) => s.status === "failed");

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import os from "node:os";
 import tty from "node:tty";
 
@@ -20,7 +21,24 @@ export interface Host {
   /** Absent in hosts that can never prompt. */
   stdin?: NodeJS.ReadableStream;
   stdinIsTTY: boolean;
+  hostname: string;
   now(): number;
+  /** Uniform in [0, 1): backoff jitter, fleet jitter and unique names. */
+  random(): number;
+  /** Whether a process with this pid runs (EPERM counts: it exists, someone else's). */
+  isProcessAlive(pid: number): boolean;
+  /**
+   * Something that tells one process from a later one with the same pid (Linux: boot id and start
+   * tick), or null where the system does not say.
+   */
+  processIdentity(pid: number): string | null;
+  /**
+   * Calls `handler` on SIGINT or SIGTERM instead of dying at once; returns the function that stops
+   * listening. The handler ends the process with `exitNow`.
+   */
+  onSignal(handler: (signal: "SIGINT" | "SIGTERM") => void): () => void;
+  /** Writes the last words synchronously and ends the process with `code`. */
+  exitNow(code: number, stdoutText: string): never;
 }
 
 export function realHost(): Host {
@@ -47,8 +65,57 @@ export function realHost(): Host {
       return process.stdin;
     },
     stdinIsTTY: tty.isatty(0),
+    hostname: os.hostname(),
     now: () => Date.now(),
+    random: () => Math.random(),
+    isProcessAlive,
+    processIdentity: (pid) => (platform === "linux" ? linuxProcessIdentity(pid) : null),
+    onSignal(handler) {
+      const listeners = (["SIGINT", "SIGTERM"] as const).map((sig) => {
+        const l = () => handler(sig);
+        process.on(sig, l);
+        return () => process.off(sig, l);
+      });
+      return () => listeners.forEach((off) => off());
+    },
+    exitNow(code, stdoutText) {
+      if (stdoutText) {
+        try {
+          fs.writeSync(1, stdoutText);
+        } catch {
+          // stdout is gone; the exit code still tells.
+        }
+      }
+      process.exit(code);
+    },
   };
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The boot id and the start time in clock ticks since boot (field 22 of /proc/PID/stat). */
+function linuxProcessIdentity(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) is in parentheses and may itself hold spaces or parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const boot = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    return `${boot}:${fields[19]}`;
+  } catch {
+    return null;
+  }
+}
+
+/** A name part no other run, and no earlier run of this one, uses. */
+export function uniqueTag(host: Host): string {
+  return `${host.pid}-${host.now().toString(36)}-${Math.floor(host.random() * 36 ** 6).toString(36)}`;
 }
 
 /** Case-insensitive on Windows, where the environment is. */

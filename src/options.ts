@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { usageError } from "./core/errors.js";
 import type { Tool } from "./core/artifact.js";
 import { isStrictVersion } from "./core/version.js";
+import { loginProblem, teleportUserProblem } from "./core/sshconfig.js";
 
 export const COMMANDS = ["install", "status", "list", "use", "uninstall", "doctor", "mirror"] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -40,6 +41,8 @@ export interface Options {
   jitterSeconds: number;
   /** Several clusters whose windows do not overlap: one tsh per cluster side by side. */
   perCluster: boolean;
+  /** Accept a .sha256 sidecar fetched over plain http (anyone on the path could forge it). */
+  allowHttpMirror: boolean;
   /** Flags given explicitly, so a manifest only fills what the user left open. */
   explicit: Set<string>;
 }
@@ -69,6 +72,7 @@ const FLAGS = {
   platforms: { type: "string" },
   jitter: { type: "string" },
   "per-cluster": { type: "boolean" },
+  "allow-http-mirror": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -108,6 +112,16 @@ export function parseOptions(argv: string[]): Options {
     throw usageError("--version needs a version like 17.5.1 (or run tshup --version alone for tshup's own)", HINT);
   }
 
+  for (const [flag, value, problem] of [
+    ["--user", v.user, teleportUserProblem],
+    ["--login", v.login, loginProblem],
+  ] as const) {
+    const p = value === undefined ? null : problem(value);
+    if (p) throw usageError(`${flag} ${JSON.stringify(value!.slice(0, 80))} ${p}`, `${flag} names ${flag === "--user" ? "your Teleport user" : "the Unix account on the hosts"}, e.g. ${flag} alice`);
+  }
+  if (v.prefix !== undefined && v.prefix.trim() === "") {
+    throw usageError("--prefix needs a directory; it was given an empty one", "pass --prefix DIR, or leave it out for the default root");
+  }
   const edition = (v.edition ?? "auto") as Options["edition"];
   if (!["auto", "community", "ent"].includes(edition)) {
     throw usageError(`--edition ${v.edition} is not one of auto, community, ent`, HINT);
@@ -155,6 +169,7 @@ export function parseOptions(argv: string[]): Options {
     platforms,
     jitterSeconds,
     perCluster: Boolean(v["per-cluster"]),
+    allowHttpMirror: Boolean(v["allow-http-mirror"]),
     explicit,
   };
 }
@@ -202,6 +217,8 @@ Flags:
   --insecure                do not verify the proxy's TLS certificate (never applies to downloads)
   --ca-file PEM             extra trusted CA certificates (NODE_EXTRA_CA_CERTS is honoured too)
   --per-cluster             clusters whose windows do not overlap: one tsh each, tsh-<cluster> for the others
+  --allow-http-mirror       trust .sha256 files from a plain-http mirror (anyone on the network path
+                            could forge them; a hash pinned in an https or local manifest needs no opt-in)
   --keep N                  installed versions to keep (default 3; the active one is never removed)
   --force                   allow a version outside the window; reinstall even when nothing changed
   --timeout SECONDS         give up on a connection silent this long (default 30)

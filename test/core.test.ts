@@ -147,7 +147,7 @@ test("ping answers are validated before use", () => {
     { server_version: "17.5.1", min_client_version: "sixteen" },
     { server_version: "17.5.1", cluster_name: "../../etc" },
     { server_version: "17.5.1", cluster_name: "a b" },
-    { server_version: "17.5.1", edition: "gold" },
+    { server_version: "17.5.1", edition: 7 },
     { server_version: "17.5.1", fips: "yes" },
     { server_version: "17.5.1", auto_update: { tools_auto_update: true, tools_version: "latest" } },
     { server_version: "17.5.1", auto_update: "on" },
@@ -156,6 +156,9 @@ test("ping answers are validated before use", () => {
   for (const body of bad) {
     assert.throws(() => parsePing(body, "p:443", "https://p/webapi/find"), (e: unknown) => e instanceof TshupError && e.exitCode === 4, JSON.stringify(body));
   }
+  const gold = parsePing({ server_version: "17.5.1", edition: "gold" }, "p:443", "u");
+  assert.equal(gold.edition, "community", "an edition tshup does not know is treated as community, as tsh does");
+  assert.match(gold.notes[0]!, /edition is "gold", which tshup does not know; installing the community tsh/);
   const off = parsePing({ server_version: "17.5.1", auto_update: { tools_auto_update: false, tools_version: "17.4.0" } }, "p", "u");
   assert.equal(off.target, "17.5.1", "tools_version counts only when tools_auto_update is on");
   const empty = parsePing({ server_version: "17.5.1", auto_update: { tools_auto_update: true, tools_version: "" } }, "p", "u");

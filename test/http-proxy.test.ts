@@ -155,7 +155,7 @@ for (const variant of cliVariants()) {
     test("HTTP_PROXY: an http:// mirror is fetched with plain proxied GETs (install and tshup mirror)", async () => {
       const mark = await tp.mark();
       standin.clearRequests();
-      const r = await install({ HTTP_PROXY: tp.url }, ["--cdn-url", standin.cdnHttpUrl]);
+      const r = await install({ HTTP_PROXY: tp.url }, ["--cdn-url", standin.cdnHttpUrl, "--allow-http-mirror"]);
       assert.equal(r.code, 0, r.stderr);
       const seen = await tp.requestsSince(mark);
       assert.ok(seen.includes(`GET http://127.0.0.1:${cdnHttpPort}/${ARTIFACT}.sha256 HTTP/1.1`), seen.join(" | "));
@@ -168,7 +168,7 @@ for (const variant of cliVariants()) {
       try {
         const mark2 = await tp.mark();
         const h = await makeHome("tshup-proxy-");
-        const m = await runCli(variant, ["mirror", dir, "--version", VERSION, "--platforms", "linux-amd64", "--cdn-url", standin.cdnHttpUrl, "--json"], {
+        const m = await runCli(variant, ["mirror", dir, "--version", VERSION, "--platforms", "linux-amd64", "--cdn-url", standin.cdnHttpUrl, "--allow-http-mirror", "--json"], {
           env: { ...h.env, http_proxy: tp.url },
         });
         await h.cleanup();
@@ -204,7 +204,7 @@ for (const variant of cliVariants()) {
       assert.match(query.json.error.hint, /HTTPS_PROXY/);
 
       // The proxy query goes direct (no HTTPS_PROXY); the http:// download meets the dead proxy.
-      const download = await install({ HTTP_PROXY: dead }, ["--cdn-url", standin.cdnHttpUrl]);
+      const download = await install({ HTTP_PROXY: dead }, ["--cdn-url", standin.cdnHttpUrl, "--allow-http-mirror"]);
       assert.equal(download.code, 4, download.stderr);
       assert.ok(download.json.error.message.includes(dead), download.json.error.message);
       assert.ok(download.json.error.message.includes(standin.cdnHttpUrl), download.json.error.message);
@@ -215,7 +215,7 @@ for (const variant of cliVariants()) {
       let mark = await authTp.mark();
       const tunnel = await install({ HTTPS_PROXY: withUser("s3cret") });
       assert.equal(tunnel.code, 0, tunnel.stderr);
-      const plain = await install({ HTTP_PROXY: withUser("s3cret") }, ["--cdn-url", standin.cdnHttpUrl]);
+      const plain = await install({ HTTP_PROXY: withUser("s3cret") }, ["--cdn-url", standin.cdnHttpUrl, "--allow-http-mirror"]);
       assert.equal(plain.code, 0, plain.stderr);
       const seen = await authTp.requestsSince(mark);
       assert.ok(seen.includes(`CONNECT 127.0.0.1:${cdnPort} HTTP/1.1`), seen.join(" | "));
@@ -234,7 +234,7 @@ for (const variant of cliVariants()) {
       assert.ok(!`${wrong.stdout}${wrong.stderr}`.includes("wrong-password"), "the password is never printed");
       assert.equal((await authTp.requestsSince(mark)).length, 1, "a refusal is not retried");
 
-      const plainNone = await install({ HTTP_PROXY: authTp.url }, ["--cdn-url", standin.cdnHttpUrl]);
+      const plainNone = await install({ HTTP_PROXY: authTp.url }, ["--cdn-url", standin.cdnHttpUrl, "--allow-http-mirror"]);
       assert.equal(plainNone.code, 4, plainNone.stderr);
       assert.match(plainNone.json.error.message, /the HTTP proxy http:\/\/127\.0\.0\.1:\d+ refused http:\/\/127\.0\.0\.1:\d+\/\S+\.sha256: HTTP 407/);
     });

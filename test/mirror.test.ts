@@ -207,7 +207,7 @@ for (const variant of cliVariants()) {
     test("an unreachable CDN stops the run at the first artifact (exit 4) and leaves the mirror as it was", async () => {
       const before = fs.readdirSync(dir).sort();
       const gone = `http://127.0.0.1:${await freePort()}`;
-      const r = await mirror([dir, "--version", VERSION, "--platforms", FOUR.join(","), "--cdn-url", gone, "--json"]);
+      const r = await mirror([dir, "--version", VERSION, "--platforms", FOUR.join(","), "--cdn-url", gone, "--allow-http-mirror", "--json"]);
       assert.equal(r.code, 4, r.stderr);
       assert.ok(r.json.error.message.includes(gone), r.json.error.message);
       assert.match(r.json.error.message, /3 more artifacts not tried/);

@@ -26,6 +26,7 @@ import { encodePowershell, regExeUserEnvironment, type RunResult, type Runner, t
 import { win32Strategy } from "../src/platform/win32.js";
 import { layoutFor } from "../src/core/layout.js";
 import { TshupError } from "../src/core/errors.js";
+import { testHost } from "./support/host.js";
 import type { Host } from "../src/host.js";
 
 const BIN = "C:\\Users\\ana\\AppData\\Local\\tshup\\bin";
@@ -311,6 +312,7 @@ class FakeRegistry implements UserEnvironment {
 
 function fakeHost(): Host {
   return {
+    ...testHost("C:\\Users\\ana"),
     platform: "win32",
     arch: "x64",
     env: { ...ENV },

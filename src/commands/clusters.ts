@@ -48,6 +48,7 @@ export async function queryClusters(ctx: Context, proxies: ProxyAddress[]): Prom
   try {
     const clusters = await Promise.all(proxies.map((p) => queryProxy(ctx.http, p, ctx.opts.insecure)));
     spinner.succeed(clusters.map((c) => `${c.cluster || c.proxy} runs Teleport ${c.serverVersion}${c.toolsVersion && c.toolsVersion !== c.serverVersion ? ` (wants clients at ${c.toolsVersion})` : ""}`).join("; "));
+    for (const note of clusters.flatMap((c) => c.notes)) ctx.feedback.warn(note);
     return clusters;
   } catch (err) {
     spinner.fail(`Could not ask ${proxies.map((p) => p.addr).join(", ")}`);

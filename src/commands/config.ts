@@ -1,15 +1,14 @@
-import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Context } from "../context.js";
 import { EMBEDDED_MANIFEST } from "../build-info.js";
 import type { Manifest, ManifestCluster } from "../core/manifest.js";
 import { parseProxyAddress } from "../core/proxyaddr.js";
-import { usageError, networkError, fsError } from "../core/errors.js";
+import { usageError, networkError, TshupError } from "../core/errors.js";
 import { addStep } from "../core/report.js";
 import type { ClusterSshConfig } from "../core/sshconfig.js";
 import { seedSshConfig, removeSshConfig } from "../io/sshconfig.js";
 import { seedTshProfile } from "../io/tshprofile.js";
-import { readTextIfExists } from "../io/fsx.js";
+import { readRegularFile, readTextIfExists } from "../io/fsx.js";
 import type { QueriedCluster } from "./clusters.js";
 import type { ClusterInfo } from "../core/ping.js";
 
@@ -20,17 +19,26 @@ export async function loadManifest(ctx: Context): Promise<Manifest | null> {
   // The validator is big; a run without a manifest never loads it.
   const { parseManifest } = await import("../core/manifest.js");
   if (!ref) return EMBEDDED_MANIFEST ? parseManifest(EMBEDDED_MANIFEST, "built into this tshup") : null;
-  if (/^https?:\/\//i.test(ref)) {
+  if (/^http:\/\//i.test(ref)) {
+    throw usageError(
+      `manifest ${ref}: refusing a manifest over plain http; it can move the CDN and pin hashes, so anyone on the network path could choose the tsh you run`,
+      `serve it over https (--manifest ${ref.replace(/^http:/i, "https:")}) or pass a local file`,
+    );
+  }
+  if (/^https:\/\//i.test(ref)) {
     const res = await ctx.http.get(ref, { maxBytes: 1024 * 1024 });
     if (res.status !== 200) throw networkError(`could not fetch the manifest ${ref}: HTTP ${res.status}`, "check the URL, or pass a local file with --manifest");
     return parseManifest(res.body.toString("utf8"), ref);
   }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) throw usageError(`manifest ${ref}: only https:// URLs or local files`, "pass an https:// URL or a path");
   let text: string;
   try {
-    text = await fsp.readFile(ref, "utf8");
+    const bytes = await readRegularFile(ref, 1024 * 1024);
+    if (bytes === null) throw usageError(`manifest ${ref} does not exist`, "check the path given to --manifest");
+    text = bytes.toString("utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw usageError(`manifest ${ref} does not exist`, "check the path given to --manifest");
-    throw fsError(err, "read", ref);
+    if (err instanceof TshupError && err.code === "system") throw usageError(`manifest ${err.message}`, err.hint);
+    throw err;
   }
   return parseManifest(text, ref);
 }
@@ -140,8 +148,8 @@ export async function seedConfig(
   return { changed, created, lines };
 }
 
-export async function removeTshupSshConfig(ctx: Context, dryRun: boolean): Promise<{ file: string; action: string }[]> {
+export async function removeTshupSshConfig(ctx: Context, dryRun: boolean, warn: boolean): Promise<{ file: string; action: string }[]> {
   const r = await removeSshConfig(ctx.host, { dryRun });
-  for (const w of r.warnings) ctx.feedback.warn(w);
+  if (warn) for (const w of r.warnings) ctx.feedback.warn(w);
   return r.edits.filter((e) => e.action !== "unchanged");
 }

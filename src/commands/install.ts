@@ -1,19 +1,23 @@
 import path from "node:path";
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reportPaths, type Context } from "../context.js";
-import { canPrompt, envGet } from "../host.js";
+import { canPrompt, envGet, uniqueTag } from "../host.js";
 import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
 import { chooseVersion, type Choice } from "../core/choose.js";
 import type { Edition } from "../core/ping.js";
 import { addStep, clusterReport } from "../core/report.js";
-import { TshupError, usageError, fsError, verificationError } from "../core/errors.js";
+import { TshupError, usageError, fsError, systemError, verificationError } from "../core/errors.js";
+import { onAbort } from "../io/abort.js";
+import { printable } from "../core/format.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { cleanWorkAreas, commitVersion, listInstalled, newStagingDir, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
 import type { Extracted } from "../io/extract.js";
 import { checkTshVersion } from "../io/spawn.js";
-import { mkdirp } from "../io/fsx.js";
+import { ensureWorkDir } from "../io/fsx.js";
+import { claimRoot } from "../io/root.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
 import { printSummary } from "../ui/summary.js";
 import { seedConfig } from "./config.js";
@@ -61,6 +65,25 @@ export function cdnBase(ctx: Context): string {
   return pathToFileURL(path.resolve(raw)).href.replace(/\/+$/, "");
 }
 
+/**
+ * What vouches for an artifact: a hash pinned in a trusted manifest, or its sidecar, which must
+ * come over verified https or from a local mirror. A plain-http sidecar could be forged by anyone
+ * on the path, so it needs --allow-http-mirror, and the report says so.
+ */
+export function hashSource(ctx: Context, artifactUrl: string, pinned: string | undefined): "pinned" | "sidecar" | "sidecar over plain http" {
+  if (pinned) return "pinned";
+  if (!/^http:/i.test(artifactUrl)) return "sidecar";
+  if (!ctx.opts.allowHttpMirror) {
+    throw verificationError(
+      `refusing ${artifactUrl}.sha256: it comes over plain http, where anyone on the network path could replace the archive and its checksum together`,
+      "use an https mirror or a local directory, pin the hash in an https or local manifest (policy.sha256), or pass --allow-http-mirror if you trust the network",
+    );
+  }
+  ctx.feedback.warn(`trusting ${artifactUrl}.sha256 over plain http (--allow-http-mirror): the network path decides what tsh runs`);
+  ctx.report.insecure_http_mirror = true;
+  return "sidecar over plain http";
+}
+
 export function hasTools(record: VersionRecord, tools: readonly Tool[]): boolean {
   return tools.every((t) => Boolean(record.tools[t]));
 }
@@ -72,11 +95,13 @@ export async function runInstall(ctx: Context): Promise<number> {
   await askMissingNames(ctx, interactive);
   if (opts.jitterSeconds > 0) {
     // Spreads a fleet's cron runs so they do not reach the proxy and the CDN in the same second.
-    const delay = Math.floor(Math.random() * opts.jitterSeconds * 1000);
+    const delay = Math.floor(host.random() * opts.jitterSeconds * 1000);
     feedback.verbose(`waiting ${(delay / 1000).toFixed(1)} s (--jitter ${opts.jitterSeconds})`);
     await sleep(delay);
   }
-  const clusters = await queryClusters(ctx, proxies);
+  // A root tshup must not use is refused before anything else, network included.
+  await stage(report, "root", () => claimRoot(layout, host, { write: false }));
+  const clusters = await stage(report, "proxy", () => queryClusters(ctx, proxies));
   report.paths = reportPaths(ctx);
 
   const before = await installedAndActive(ctx);
@@ -91,12 +116,16 @@ export async function runInstall(ctx: Context): Promise<number> {
     if (!(await confirmPlan(ctx, clusters, groups, before))) return 0;
   }
 
-  await mkdirp(layout.root);
-  const lock = await acquireLock(layout.lockPath, {
-    pid: host.pid,
-    timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
-    onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${layout.root}`),
-  });
+  // What can be checked before the first change is: a run that would fail half-way fails here.
+  await stage(report, "preflight", () => preflight(ctx));
+  await stage(report, "root", () => claimRoot(layout, host));
+  const lock = await stage(report, "lock", () =>
+    acquireLock(layout.lockPath, {
+      host,
+      timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
+      onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${layout.root}`),
+    }),
+  );
   try {
     await cleanWorkAreas(layout);
     // Another run may have finished the job while we waited for the lock.
@@ -107,14 +136,14 @@ export async function runInstall(ctx: Context): Promise<number> {
       if (record && !opts.force) {
         addStep(report, "download", "skipped", `tsh ${g.target.version} is already installed`);
       } else {
-        record = await installVersion(ctx, g.target, base);
+        record = await stage(report, "download", () => installVersion(ctx, g.target, base));
         now.installed.push(record);
       }
       records.set(g, record);
     }
     const primary = records.get(groups[0]!)!;
     if (now.activeId !== primary.id || opts.force) {
-      await platform.activate(layout, primary);
+      await stage(report, "activate", () => platform.activate(layout, primary));
       addStep(report, "activate", "done", `tsh ${primary.version} is now the active tsh${now.active ? ` (was ${now.active.version})` : ""}`);
     } else {
       addStep(report, "activate", "skipped", `tsh ${primary.version} is already active`);
@@ -137,7 +166,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     );
 
     if (opts.modifyPath) {
-      const outcome = await platform.addToPath(layout, { dryRun: false });
+      const outcome = await stage(report, "path", () => platform.addToPath(layout, { dryRun: false }));
       state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
       addStep(report, "path", outcome.changed ? "done" : "skipped", outcome.changed ? `added ${layout.binDir} to PATH (${outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file).join(", ")})` : `${layout.binDir} is already on PATH`);
       for (const n of outcome.notes) feedback.warn(n);
@@ -147,7 +176,7 @@ export async function runInstall(ctx: Context): Promise<number> {
       addStep(report, "path", "skipped", "--no-modify-path");
     }
     if (opts.seedConfig) {
-      const config = await seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false });
+      const config = await stage(report, "config", () => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false }));
       state.createdFiles = [...new Set([...state.createdFiles, ...config.created])];
     } else {
       addStep(report, "config", "skipped", "--no-config");
@@ -156,7 +185,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     // The install has succeeded by now: an old version that cannot go (Windows refuses while its
     // tsh.exe runs) is a warning and is tried again next time.
     try {
-      const removed = await pruneVersions(layout, opts.keep, [...records.values()].map((r) => r.id));
+      const removed = await pruneVersions(layout, opts.keep, [...records.values()].map((r) => r.id), host);
       addStep(report, "prune", removed.length > 0 ? "done" : "skipped", removed.length > 0 ? `removed ${removed.join(", ")} (--keep ${opts.keep})` : `nothing beyond --keep ${opts.keep}`);
     } catch (err) {
       feedback.warn(`could not remove an old version: ${(err as Error).message}; tshup tries again next time`);
@@ -165,13 +194,64 @@ export async function runInstall(ctx: Context): Promise<number> {
     await cleanWorkAreas(layout).catch(() => {});
 
     state.proxies = proxies.map((p) => p.addr);
-    await writeState(layout, state);
+    await stage(report, "state", () => writeState(layout, state));
   } finally {
     await lock.release();
   }
   report.clusters = clusters.map((c) => clusterReport(c, groups.find((g) => g.clusters.includes(c))!.target.version));
   printSummary(ctx, clusters);
   return 0;
+}
+
+/** Runs one stage of an install; a failure is recorded under the stage's own name. */
+async function stage<T>(report: Context["report"], name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!report.steps.some((s) => s.status === "failed")) addStep(report, name, "failed", printable((err as Error)?.message ?? String(err), 300));
+    throw err;
+  }
+}
+
+/**
+ * The places an install will write, checked before anything changes: the root, the rc files it
+ * edits, ~/.ssh and TELEPORT_HOME. A read-only ~/.ssh then fails the run with nothing done, rather
+ * than after tsh was switched and PATH edited.
+ */
+async function preflight(ctx: Context): Promise<void> {
+  const { layout, platform, opts, host } = ctx;
+  const targets = [layout.root];
+  if (opts.modifyPath) targets.push(...(await platform.addToPath(layout, { dryRun: true })).edits.filter((e) => e.action !== "unchanged").map((e) => e.file));
+  if (opts.seedConfig) {
+    const { sshPaths } = await import("../io/sshconfig.js");
+    const ssh = sshPaths(host);
+    targets.push(ssh.config, ssh.tshupDir, ctx.teleportHome);
+  }
+  for (const t of targets) await requireWritable(t);
+}
+
+/** The path, or the nearest directory that exists above it, must be writable (and a directory where one is needed). */
+async function requireWritable(target: string): Promise<void> {
+  let p = target;
+  for (;;) {
+    const st = await fsp.stat(p).catch(() => null);
+    if (st) {
+      const dir = st.isDirectory() ? p : path.dirname(p);
+      if (!st.isDirectory() && p !== target) {
+        throw systemError(`cannot create ${target}: ${p} is a file, not a directory`, `move ${p} aside, or pass --no-config / --no-modify-path to leave that part alone`);
+      }
+      try {
+        await fsp.access(dir, fs.constants.W_OK);
+        if (p === target && !st.isDirectory()) await fsp.access(p, fs.constants.W_OK);
+      } catch (err) {
+        throw fsError(err, "write to", p === target && !st.isDirectory() ? p : dir);
+      }
+      return;
+    }
+    const parent = path.dirname(p);
+    if (parent === p) return;
+    p = parent;
+  }
 }
 
 /** Clusters that share one tsh. The first group's version is `tsh`; the others get `tsh-<cluster>`. */
@@ -262,8 +342,34 @@ export async function installedAndActive(ctx: Context): Promise<Installed> {
   return { installed, activeId, active: installed.find((r) => r.id === activeId) ?? null };
 }
 
-/** Downloads, verifies, runs once and moves into versions/<id>: nothing is runnable before the hash matched. */
+/**
+ * Downloads, verifies, runs once and moves into versions/<id>: nothing is runnable before the hash
+ * matched. Whatever fails, the staged files go at once (a signal too), and a full disk also drops
+ * the partial download, so the disk is left as it was found.
+ */
 async function installVersion(ctx: Context, target: Target, base: string): Promise<VersionRecord> {
+  const staged: string[] = [];
+  const dropStaged = () => {
+    for (const dir of staged) fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const forget = onAbort(dropStaged);
+  try {
+    return await fetchAndStage(ctx, target, base, (dir) => staged.push(dir));
+  } catch (err) {
+    dropStaged();
+    if ((err as { cause?: { code?: string } }).cause?.code === "ENOSPC" || (err as { code?: string }).code === "ENOSPC") {
+      const { removePartial } = await import("../io/download.js");
+      await removePartial(path.join(ctx.layout.downloadsDir, `${target.artifact}.partial`)).catch(() => {});
+      const e = err as TshupError;
+      throw systemError(`${e.message}`, `free some disk space where ${ctx.layout.root} is (a Teleport archive takes up to about 250 MB while it installs) and run tshup again`, err);
+    }
+    throw err;
+  } finally {
+    forget();
+  }
+}
+
+async function fetchAndStage(ctx: Context, target: Target, base: string, onStaging: (dir: string) => void): Promise<VersionRecord> {
   const { layout, opts, report, feedback, host } = ctx;
   const url = `${base}/${target.artifact}`;
   // Loaded only when there is something to download, so a run with nothing to do starts faster.
@@ -271,8 +377,11 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
   const { downloadVerified, fetchSidecar, removePartial } = await import("../io/download.js");
   // A site's pinned hash is checked instead of the CDN's sidecar (SPEC section 7).
   const pinned = ctx.site?.policy?.sha256?.[target.artifact];
+  const vouchedBy = hashSource(ctx, url, pinned);
   const sha256 = pinned ?? (await fetchSidecar(ctx.http, url)).sha256;
-  await mkdirp(layout.downloadsDir);
+  const artifacts = (report.artifacts ??= []) as { name: string; url: string; sha256: string; vouched_by: string[] }[];
+  artifacts.push({ name: target.artifact, url, sha256, vouched_by: [vouchedBy] });
+  await ensureWorkDir(layout.downloadsDir);
   const partialPath = path.join(layout.downloadsDir, `${target.artifact}.partial`);
   let staging = "";
   const bar = feedback.progress(`Downloading ${target.artifact}`);
@@ -289,7 +398,8 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
       newExtractor:
         target.kind === "tar.gz"
           ? async () => {
-              staging = await newStagingDir(layout, target.id);
+              staging = await newStagingDir(layout, target.id, uniqueTag(host));
+              onStaging(staging);
               return streamingTarGzExtractor(staging, opts.tools, target.artifact);
             }
           : null,
@@ -298,7 +408,8 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
     if (extractor) {
       extracted = await extractor.done;
     } else {
-      staging = await newStagingDir(layout, target.id);
+      staging = await newStagingDir(layout, target.id, uniqueTag(host));
+      onStaging(staging);
       extracted = await extractZip(partialPath, staging, opts.tools, target.artifact);
     }
   } catch (err) {
@@ -334,7 +445,7 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
     sha256,
     installedAt: new Date(host.now()).toISOString(),
   };
-  await commitVersion(layout, staging, record);
+  await commitVersion(layout, staging, record, host);
   await removePartial(partialPath);
   addStep(report, "install", "done", `tsh ${target.version} in ${path.join(layout.versionsDir, target.id)}`);
   return record;

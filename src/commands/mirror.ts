@@ -11,7 +11,7 @@ import { fsError, TshupError, usageError } from "../core/errors.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { atomicWriteFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
-import { cdnBase } from "./install.js";
+import { cdnBase, hashSource } from "./install.js";
 
 interface MirrorPlatform {
   platform: PlatformName;
@@ -119,7 +119,7 @@ export async function runMirror(ctx: Context): Promise<number> {
   const lock = opts.dryRun
     ? null
     : await acquireLock(lockPath, {
-        pid: host.pid,
+        host,
         timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
         onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${dir}`),
       });
@@ -184,6 +184,7 @@ interface Outcome {
 async function mirrorOne(ctx: Context, dir: string, url: string, name: string): Promise<Outcome> {
   const { opts, host, feedback } = ctx;
   // The CDN's sidecar bytes are kept verbatim in the mirror.
+  hashSource(ctx, url, undefined);
   const { sha256, bytes: sidecar } = await fetchSidecar(ctx.http, url);
   const finalPath = path.join(dir, name);
   const sidecarPath = `${finalPath}.sha256`;

@@ -1,87 +1,138 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { reportPaths, type Context } from "../context.js";
+import { canPrompt } from "../host.js";
 import { addStep } from "../core/report.js";
 import { fsError } from "../core/errors.js";
 import { tildify } from "../core/format.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState } from "../io/store.js";
-import { exists, removeWithRetry } from "../io/fsx.js";
+import { removeWithRetry } from "../io/fsx.js";
+import { requireOwnRoot, rootInventory, type RootEntry } from "../io/root.js";
 import { installedAndActive } from "./install.js";
 
 /**
- * Removes exactly what tshup added: versions, bin, env scripts, rc blocks (files it created are
- * deleted, others get their earlier bytes back), the Windows Path entry, the ssh Include block and
- * tshup's ssh files. tsh's own ~/.tsh (profiles, keys) stays.
+ * Removes exactly what tshup added: versions, bin entries, env scripts, state, its work areas, rc
+ * blocks (files it created are deleted, others get their earlier bytes back), the Windows Path
+ * entry, the ssh Include block, tshup's ssh files and backups. Anything else in the root stays, with
+ * a warning; a root without tshup's marker is refused before anything is touched. tsh's own ~/.tsh
+ * (profiles, keys) stays.
  */
 export async function runUninstall(ctx: Context): Promise<number> {
   const { report, layout, platform, host, opts } = ctx;
-  const dryRun = opts.dryRun;
   const show = (p: string) => tildify(p, host.home, host.platform === "win32" ? "\\" : "/");
+  const kind = await requireOwnRoot(layout);
   const { installed, active } = await installedAndActive(ctx);
   report.previous = active?.version ?? null;
   report.installed = installed.map((r) => r.version);
   report.paths = reportPaths(ctx);
-  const rootExists = await exists(layout.root);
-  const lock = rootExists && !dryRun ? await acquireLock(layout.lockPath, { pid: host.pid, timeoutMs: lockTimeoutMs(host, 60_000) }) : null;
-  const verb = dryRun ? "would remove" : "removed";
-  const status = dryRun ? "skipped" : "done";
+  const rootExists = kind !== "absent";
+
+  // The plan first, from dry runs of every part: the question, --dry-run and the real run agree.
+  const state = await readState(layout);
+  const pathPlan = await platform.removeFromPath(layout, { dryRun: true, createdFiles: state.createdFiles });
+  const { removeTshupSshConfig } = await import("./config.js");
+  const sshPlan = await removeTshupSshConfig(ctx, true, false);
+  const inventory = rootExists ? await rootInventory(layout) : [];
+  const ours = inventory.filter((e) => e.ours);
+  const foreign = inventory.filter((e) => !e.ours);
+  const planned = [
+    ...pathPlan.edits.filter((e) => e.action !== "unchanged").map((e) => `${e.action === "deleted" ? "delete" : "restore"} ${show(e.file)}`),
+    ...sshPlan.map((e) => `${e.action === "removed" ? "delete" : "restore"} ${show(e.file)}`),
+    ...ours.filter((e) => !isContainer(e, layout)).map((e) => `delete ${show(e.path)}`),
+  ];
+  if (rootExists && foreign.length === 0) planned.push(`delete ${show(layout.root)}`);
+
+  if (opts.dryRun) {
+    for (const line of planned) addStep(report, "plan", "skipped", line);
+    for (const e of foreign) addStep(report, "keep", "skipped", `keep ${show(e.path)} (not made by tshup)`);
+    report.dry_run = true;
+    report.would_change = planned.length > 0;
+    report.version = report.previous;
+    if (!opts.json && !opts.quiet) {
+      for (const s of report.steps) host.stdout.write(`${s.detail}\n`);
+      host.stdout.write("(dry run: nothing was changed)\n");
+    }
+    return planned.length > 0 ? 3 : 0;
+  }
+  if (planned.length === 0) {
+    addStep(report, "root", "skipped", `nothing of tshup's to remove (${show(layout.root)} does not exist)`);
+    if (!opts.json && !opts.quiet) host.stdout.write(`Nothing to remove: tshup is not installed in ${show(layout.root)}\n`);
+    return 0;
+  }
+  if (canPrompt(host, opts)) {
+    host.stdout.write(`tshup uninstall will:\n${planned.map((l) => `  ${l}\n`).join("")}`);
+    if (foreign.length > 0) host.stdout.write(`and keep what tshup did not make:\n${foreign.map((e) => `  ${show(e.path)}\n`).join("")}`);
+    const { askYesNo } = await import("../ui/wizard.js");
+    if (!(await askYesNo(host, "Remove these?", false))) {
+      host.stdout.write("Nothing was changed.\n");
+      return 0;
+    }
+  }
+
+  const lock = rootExists ? await acquireLock(layout.lockPath, { host, timeoutMs: lockTimeoutMs(host, 60_000) }) : null;
   try {
-    const state = await readState(layout);
-    const pathOutcome = await platform.removeFromPath(layout, { dryRun, createdFiles: state.createdFiles });
+    const pathOutcome = await platform.removeFromPath(layout, { dryRun: false, createdFiles: state.createdFiles });
     for (const e of pathOutcome.edits.filter((x) => x.action !== "unchanged")) {
-      addStep(report, "path", status, `${dryRun ? "would restore" : e.action === "deleted" ? "deleted" : "restored"} ${show(e.file)}`);
+      addStep(report, "path", "done", `${e.action === "deleted" ? "deleted" : "restored"} ${show(e.file)}`);
     }
     for (const n of pathOutcome.notes) ctx.feedback.warn(n);
-
-    const { removeTshupSshConfig } = await import("./config.js");
-    for (const e of await removeTshupSshConfig(ctx, dryRun)) addStep(report, "ssh-config", status, `${dryRun ? "would restore" : e.action} ${show(e.file)}`);
-
-    if (rootExists) {
-      for (const r of installed) addStep(report, "versions", status, `${verb} tsh ${r.id}`);
-      if (!dryRun) {
-        for (const name of await fsp.readdir(layout.root)) {
-          if (name === path.basename(layout.lockPath)) continue;
-          const entry = path.join(layout.root, name);
-          try {
-            await removeWithRetry(entry, host.platform === "win32");
-          } catch (err) {
-            if (host.platform !== "win32") throw fsError(err, "remove", entry);
-            // A running tsh.exe cannot be deleted, only renamed: park what is left in the temp dir.
-            const parked = await parkInUse(entry, path.join(host.tmpdir, `tshup-leftover-${host.pid}`));
-            if (parked === 0) throw fsError(err, "remove", entry);
-            ctx.feedback.warn(`${parked} file(s) under ${entry} are in use (a tsh.exe still running?); moved them to ${path.join(host.tmpdir, `tshup-leftover-${host.pid}`)}: delete that once the program has ended`);
-          }
-        }
-      }
-      addStep(report, "root", status, `${verb} ${show(layout.root)}`);
-    } else {
-      addStep(report, "root", "skipped", `${show(layout.root)} does not exist`);
+    for (const e of await removeTshupSshConfig(ctx, false, true)) addStep(report, "ssh-config", "done", `${e.action} ${show(e.file)}`);
+    for (const r of installed) addStep(report, "versions", "done", `removed tsh ${r.id}`);
+    for (const e of ours) {
+      if (e.path === layout.lockPath) continue;
+      await removeEntry(ctx, e, layout);
     }
+    for (const e of foreign) ctx.feedback.warn(`kept ${show(e.path)}: tshup did not make it`);
   } finally {
     await lock?.release();
   }
-  if (!dryRun && rootExists) await fsp.rmdir(layout.root).catch(() => {});
-  report.version = dryRun ? report.previous : null;
+  if (rootExists) {
+    const left = await fsp.rmdir(layout.root).then(
+      () => false,
+      () => true,
+    );
+    addStep(report, "root", "done", left ? `removed tshup's files from ${show(layout.root)} (kept what it did not make)` : `removed ${show(layout.root)}`);
+  }
+  report.version = null;
   if (!opts.json && !opts.quiet) {
     for (const s of report.steps) host.stdout.write(`${s.detail}\n`);
-    host.stdout.write(dryRun ? "(dry run: nothing was changed)\n" : `tshup removed; tsh's own files in ${show(ctx.teleportHome)} were kept\n`);
-  }
-  if (dryRun) {
-    report.dry_run = true;
-    report.would_change = report.steps.some((s) => !s.detail.includes("does not exist"));
-    return report.would_change ? 3 : 0;
+    host.stdout.write(`tshup removed; tsh's own files in ${show(ctx.teleportHome)} were kept\n`);
   }
   return 0;
 }
 
+/** bin/ and versions/ go only once emptied of what tshup made in them. */
+function isContainer(e: RootEntry, layout: Context["layout"]): boolean {
+  return e.path === layout.binDir || e.path === layout.versionsDir;
+}
+
+async function removeEntry(ctx: Context, e: RootEntry, layout: Context["layout"]): Promise<void> {
+  const { host } = ctx;
+  if (isContainer(e, layout)) {
+    await fsp.rmdir(e.path).catch(() => {});
+    return;
+  }
+  try {
+    // fs.rm removes a link itself, never what it points to.
+    await removeWithRetry(e.path, host.platform === "win32");
+  } catch (err) {
+    if (host.platform !== "win32") throw fsError(err, "remove", e.path);
+    // A running tsh.exe cannot be deleted, only renamed: park what is left in the temp dir.
+    const parkDir = path.join(host.tmpdir, `tshup-leftover-${host.pid}`);
+    const parked = await parkInUse(e.path, parkDir, host);
+    if (parked === 0) throw fsError(err, "remove", e.path);
+    ctx.feedback.warn(`${parked} file(s) under ${e.path} are in use (a tsh.exe still running?); moved them to ${parkDir}: delete that once the program has ended`);
+  }
+}
+
 /** Deletes what it can under `target` and renames each file it cannot into `parkDir`; returns how many it parked. */
-async function parkInUse(target: string, parkDir: string): Promise<number> {
+async function parkInUse(target: string, parkDir: string, host: Context["host"]): Promise<number> {
   let parked = 0;
   const stat = await fsp.lstat(target).catch(() => null);
   if (!stat) return 0;
   if (stat.isDirectory()) {
-    for (const name of await fsp.readdir(target)) parked += await parkInUse(path.join(target, name), parkDir);
+    for (const name of await fsp.readdir(target)) parked += await parkInUse(path.join(target, name), parkDir, host);
     await fsp.rmdir(target).catch(() => {});
     return parked;
   }
@@ -90,7 +141,7 @@ async function parkInUse(target: string, parkDir: string): Promise<number> {
     return 0;
   } catch {
     await fsp.mkdir(parkDir, { recursive: true });
-    await fsp.rename(target, path.join(parkDir, `${Math.random().toString(36).slice(2, 10)}-${path.basename(target)}`));
+    await fsp.rename(target, path.join(parkDir, `${Math.floor(host.random() * 36 ** 8).toString(36)}-${path.basename(target)}`));
     return 1;
   }
 }

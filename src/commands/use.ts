@@ -8,7 +8,7 @@ import { installedAndActive } from "./install.js";
 export async function runUse(ctx: Context): Promise<number> {
   const { report, layout, platform, host, opts } = ctx;
   const wanted = opts.positionals[0]!.replace(/^v(?=\d)/, "");
-  const lock = await acquireLock(layout.lockPath, { pid: host.pid, timeoutMs: lockTimeoutMs(host, 60_000) });
+  const lock = await acquireLock(layout.lockPath, { host, timeoutMs: lockTimeoutMs(host, 60_000) });
   try {
     const { installed, active } = await installedAndActive(ctx);
     report.previous = active?.version ?? null;

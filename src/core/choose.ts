@@ -45,6 +45,14 @@ export function chooseVersion(input: ChoiceInput): Choice {
       return { version: t, reason: clusters.length > 1 ? "lowest target every cluster accepts" : "the cluster's target", outside: [] };
     }
   }
+  const managedOutside = clusters.find((c) => c.toolsVersion !== null && !inWindow(c.toolsVersion, c.window));
+  if (managedOutside && !force) {
+    const c = managedOutside;
+    throw incompatibleError(
+      `the cluster ${name(c)} asks clients to run tsh ${c.toolsVersion} (its managed client version), but that lies outside the versions it accepts: it runs ${c.serverVersion} and accepts ${describeWindow(c.window)}`,
+      "ask the cluster's admins to correct the client tools version (tctl autoupdate client-tools), or pin a version with --version",
+    );
+  }
   if (force) {
     const t = targets[0]!;
     return { version: t, reason: "forced outside a window", outside: outsideOf(t).map(name) };

@@ -9,6 +9,7 @@ import schema from "../../manifests/schema.json" with { type: "json" };
 import { TshupError, usageError } from "./errors.js";
 import { parseProxyAddress } from "./proxyaddr.js";
 import { isStrictVersion } from "./version.js";
+import { shown } from "./format.js";
 import {
   hostPatternProblem,
   loginProblem,
@@ -83,17 +84,6 @@ function pointerParts(pointer: string): (string | number)[] {
     .map((s) => (/^(0|[1-9]\d*)$/.test(s) ? Number(s) : s));
 }
 
-/** A value as it appears in a message: JSON, one line, not too long. */
-function shown(value: unknown): string {
-  let s: string;
-  try {
-    s = value === undefined ? "nothing" : JSON.stringify(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
 function typeWords(type: string | string[]): string {
   const one = (t: string) => (t === "array" ? "a list" : t === "object" ? "a mapping" : t === "integer" ? "a whole number" : `a ${t}`);
   return Array.isArray(type) ? type.map(one).join(", ").replace(/, ([^,]*)$/, " or $1") : one(type);
@@ -161,7 +151,12 @@ function parseText(text: string, source: string): unknown {
     const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
     throw usageError(`manifest ${where}: not valid YAML or JSON: ${yamlReason(e.message)}`, HINT);
   }
-  return doc.toJS({ maxAliasCount: 50 });
+  try {
+    return doc.toJS({ maxAliasCount: 50 });
+  } catch (err) {
+    // An alias bomb (or a document too deep to build) is refused, not expanded.
+    throw usageError(`manifest ${source}: ${yamlReason((err as Error).message)}`, "write the manifest without chains of YAML aliases (*name)");
+  }
 }
 
 /**

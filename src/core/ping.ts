@@ -1,4 +1,5 @@
 import { networkError } from "./errors.js";
+import { printable, shown } from "./format.js";
 import { isStrictVersion, windowFor, type VersionWindow } from "./version.js";
 
 export type Edition = "community" | "ent";
@@ -19,6 +20,8 @@ export interface ClusterInfo {
   tlsRouting: boolean;
   target: string;
   window: VersionWindow;
+  /** What the answer held that tshup tolerated, for a warning (an edition it does not know). */
+  notes: string[];
 }
 
 const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
@@ -40,12 +43,12 @@ export function parsePing(body: unknown, proxy: string, url: string): ClusterInf
   if (!isObject(body)) throw bad("expected a JSON object");
   const serverVersion = body.server_version;
   if (serverVersion === undefined) throw bad("server_version is missing");
-  if (!isStrictVersion(serverVersion)) throw bad(`server_version ${JSON.stringify(serverVersion)} is not a version`);
+  if (!isStrictVersion(serverVersion)) throw bad(`server_version ${shown(serverVersion)} is not a version`);
 
   let minClientVersion: string | null = null;
   if (body.min_client_version !== undefined && body.min_client_version !== "") {
     if (!isStrictVersion(body.min_client_version)) {
-      throw bad(`min_client_version ${JSON.stringify(body.min_client_version)} is not a version`);
+      throw bad(`min_client_version ${shown(body.min_client_version)} is not a version`);
     }
     minClientVersion = body.min_client_version;
   }
@@ -53,16 +56,19 @@ export function parsePing(body: unknown, proxy: string, url: string): ClusterInf
   let cluster = "";
   if (body.cluster_name !== undefined && body.cluster_name !== "") {
     if (typeof body.cluster_name !== "string" || !CLUSTER_NAME.test(body.cluster_name)) {
-      throw bad(`cluster_name ${JSON.stringify(body.cluster_name)} is not a cluster name`);
+      throw bad(`cluster_name ${shown(body.cluster_name)} is not a cluster name`);
     }
     cluster = body.cluster_name;
   }
 
   let edition: Edition = "community";
+  const notes: string[] = [];
   if (body.edition !== undefined && body.edition !== "") {
     if (body.edition === "ent") edition = "ent";
     else if (body.edition !== "oss" && body.edition !== "community") {
-      throw bad(`edition ${JSON.stringify(body.edition)} is not one of oss, community, ent`);
+      // tsh ignores editions it does not know; so does tshup, and installs the community build.
+      if (typeof body.edition !== "string") throw bad(`edition ${shown(body.edition)} is not a string`);
+      notes.push(`${proxy} says its edition is ${shown(body.edition)}, which tshup does not know; installing the community tsh (pass --edition ent for the enterprise build)`);
     }
   }
   if (body.fips !== undefined && typeof body.fips !== "boolean") throw bad("fips is not true or false");
@@ -76,7 +82,7 @@ export function parsePing(body: unknown, proxy: string, url: string): ClusterInf
       throw bad("auto_update.tools_auto_update is not true or false");
     }
     if (au.tools_version !== undefined && au.tools_version !== "" && !isStrictVersion(au.tools_version)) {
-      throw bad(`auto_update.tools_version ${JSON.stringify(au.tools_version)} is not a version`);
+      throw bad(`auto_update.tools_version ${shown(au.tools_version)} is not a version`);
     }
     if (au.tools_auto_update === true && typeof au.tools_version === "string" && au.tools_version !== "") {
       toolsVersion = au.tools_version;
@@ -111,19 +117,20 @@ export function parsePing(body: unknown, proxy: string, url: string): ClusterInf
     tlsRouting,
     target: toolsVersion ?? serverVersion,
     window: windowFor(serverVersion, minClientVersion),
+    notes,
   };
 }
 
 function optionalHostPort(value: unknown, key: string, bad: (what: string) => Error): string | null {
   if (value === undefined || value === "") return null;
-  if (typeof value !== "string" || !HOST_PORT.test(value)) throw bad(`${key} ${JSON.stringify(value)} is not host:port`);
+  if (typeof value !== "string" || !HOST_PORT.test(value)) throw bad(`${key} ${shown(value)} is not host:port`);
   return value;
 }
 
 /** The message inside Teleport's error body {"error":{"message":"..."}}, if that is what it is. */
 export function teleportErrorMessage(body: unknown): string | null {
   if (isObject(body) && isObject(body.error) && typeof body.error.message === "string") {
-    return body.error.message.slice(0, 300).replace(/\s+/g, " ");
+    return printable(body.error.message, 300);
   }
   return null;
 }

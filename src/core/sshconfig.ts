@@ -84,21 +84,72 @@ function argumentProblem(value: string): string | null {
   return null;
 }
 
+/**
+ * The ssh options a manifest may set. An allow-list, because ssh has options that run a command
+ * (ProxyCommand, LocalCommand, KnownHostsCommand, RemoteCommand, Match exec), load code
+ * (PKCS11Provider, SecurityKeyProvider), or name programs and files (XAuthLocation, IdentityAgent,
+ * ControlPath), and new ones appear with new OpenSSH releases: only options that can do none of
+ * that are accepted.
+ */
+export const ALLOWED_SSH_OPTIONS = [
+  "AddKeysToAgent",
+  "AddressFamily",
+  "BatchMode",
+  "CASignatureAlgorithms",
+  "CheckHostIP",
+  "Ciphers",
+  "Compression",
+  "ConnectTimeout",
+  "ConnectionAttempts",
+  "EscapeChar",
+  "ExitOnForwardFailure",
+  "ForwardAgent",
+  "GSSAPIAuthentication",
+  "HashKnownHosts",
+  "HostKeyAlgorithms",
+  "IPQoS",
+  "IdentitiesOnly",
+  "KexAlgorithms",
+  "LogLevel",
+  "MACs",
+  "NumberOfPasswordPrompts",
+  "Port",
+  "PreferredAuthentications",
+  "PubkeyAcceptedAlgorithms",
+  "PubkeyAcceptedKeyTypes",
+  "PubkeyAuthentication",
+  "RekeyLimit",
+  "RequestTTY",
+  "SendEnv",
+  "ServerAliveCountMax",
+  "ServerAliveInterval",
+  "SetEnv",
+  "StrictHostKeyChecking",
+  "TCPKeepAlive",
+  "UpdateHostKeys",
+  "VisualHostKey",
+] as const;
+
+const ALLOWED_LOWER = new Map(ALLOWED_SSH_OPTIONS.map((o) => [o.toLowerCase(), o]));
+
 /** Why an ssh option (name and value) cannot be written, or null. */
 export function sshOptionProblem(name: string, value: unknown, style: SshStyle): string | null {
   if (!/^[A-Za-z]+$/.test(name)) return "the option name must be letters only, like ServerAliveInterval";
   const reserved = reservedOption(name, style);
   if (reserved) return reserved;
+  if (!ALLOWED_LOWER.has(name.toLowerCase())) {
+    return `${name} is not one of the options tshup writes (none that runs a command, loads code or names a program or file); allowed: ${ALLOWED_SSH_OPTIONS.join(", ")}`;
+  }
   if (typeof value === "boolean") return null;
   if (typeof value === "number") {
     return Number.isInteger(value) && value >= 0 ? null : "must be a whole number";
   }
-  if (typeof value === "string") return argumentProblem(value);
+  if (typeof value === "string") return argumentProblem(value) ?? shellProblem(value);
   if (Array.isArray(value)) {
     if (value.length === 0) return "must list at least one word";
     for (const v of value) {
       if (typeof v !== "string") return "must list strings";
-      const p = argumentProblem(v);
+      const p = argumentProblem(v) ?? shellProblem(v);
       if (p) return `each word ${p}`;
     }
     return null;
@@ -106,17 +157,34 @@ export function sshOptionProblem(name: string, value: unknown, style: SshStyle):
   return "must be a string, number, boolean or list of strings";
 }
 
+/**
+ * Characters a shell acts on. ssh hands ProxyCommand to the shell with %r and %h filled in, and
+ * `ssh -l` passes a login on, so a value carrying any of these could run a command nobody wrote.
+ */
+function shellProblem(value: string): string | null {
+  const bad = /[$`;&|<>(){}\\"'\[\]]/.exec(value);
+  return bad ? `must not contain ${JSON.stringify(bad[0])} (shell characters could run a command)` : null;
+}
+
 /** Why an ssh Host pattern cannot be written, or null. */
 export function hostPatternProblem(pattern: string): string | null {
   const bare = pattern.startsWith("!") ? pattern.slice(1) : pattern;
   if (bare === "") return "is empty";
-  if (/[\s\u0000-\u001f\u007f"',#!]/.test(bare)) return "must not contain spaces, quotes, commas, # or a second !";
+  if (bare.length > 253) return "is longer than a host name can be";
+  // Host names, IP addresses and ssh's wildcards * and ?: nothing a shell or ssh's parser acts on.
+  if (!/^[A-Za-z0-9._*?:-]+$/.test(bare)) return "must be a host name pattern: letters, digits, . - _ : and the wildcards * and ?";
   return null;
 }
 
-/** A token written bare on an ssh line (a login, a jump user). */
+/**
+ * A user name written bare on an ssh line (a login, a jump user): it reaches a shell through the
+ * ProxyCommand's %r, so only what Unix and Teleport logins use is accepted.
+ */
 function tokenProblem(value: string): string | null {
-  return argumentProblem(value) ?? (value.includes("%") ? "must not contain %" : null);
+  if (value === "") return "must not be empty";
+  if (value.length > 256) return "is longer than 256 characters";
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._@-]*$/.test(value)) return "must be a user name: letters, digits and . _ @ - only (no spaces or shell characters)";
+  return null;
 }
 
 /** Why a login cannot be written as ssh `User`, or null. */
@@ -127,8 +195,10 @@ export function loginProblem(login: string): string | null {
 /** Why a Teleport user name cannot be used in tsh's key paths, or null. */
 export function teleportUserProblem(user: string): string | null {
   if (user === "" || user.trim() !== user) return "must not be empty or start or end with spaces";
-  if (/[\u0000-\u001f\u007f"/\\]/.test(user)) return "must not contain control characters, quotes or slashes";
-  if (user === "." || user === "..") return "is not a user name";
+  if (user.length > 256) return "is longer than 256 characters";
+  // It names files under ~/.tsh/keys and appears in ssh config paths: SSO names (e-mail
+  // addresses included) fit this, shell and path characters do not.
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._@+=,-]*$/.test(user)) return "must be letters, digits and . _ @ + = , - only";
   return null;
 }
 

@@ -8,7 +8,10 @@ const STRICT_SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
 export function isStrictVersion(value: unknown): value is string {
-  return typeof value === "string" && value.length <= 64 && STRICT_SEMVER.test(value);
+  if (typeof value !== "string" || value.length > 64) return false;
+  const m = STRICT_SEMVER.exec(value);
+  // semver itself refuses numbers past 2^53, and no Teleport release is near them.
+  return m !== null && [m[1], m[2], m[3]].every((n) => Number(n) <= Number.MAX_SAFE_INTEGER);
 }
 
 export const major = (v: string): number => semverMajor(v);
@@ -34,8 +37,10 @@ export function inWindow(version: string, w: VersionWindow): boolean {
 /** "16.x or 17.x" style, for messages. */
 export function describeWindow(w: VersionWindow): string {
   const lowMajor = major(w.min);
-  const majors = [];
-  for (let m = lowMajor; m <= w.maxMajor; m++) majors.push(`${m}.x`);
+  // Two majors in practice; a hostile server's answer must not turn this into a billion-item list.
+  const majors =
+    w.maxMajor < lowMajor ? [] : w.maxMajor - lowMajor <= 3 ? Array.from({ length: w.maxMajor - lowMajor + 1 }, (_, i) => `${lowMajor + i}.x`) : [`${lowMajor}.x to ${w.maxMajor}.x`];
+  if (majors.length === 0) return `nothing (its minimum client ${w.min} is newer than its own major ${w.maxMajor})`;
   const floor = w.min.endsWith(".0.0-aa") || /^\d+\.0\.0$/.test(w.min) ? "" : ` (at least ${w.min})`;
   return `${majors.join(" or ")}${floor}`;
 }

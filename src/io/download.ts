@@ -9,6 +9,7 @@ import { networkError, verificationError, fsError, TshupError } from "../core/er
 import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
 import { parseSidecar } from "../core/artifact.js";
 import { byteBudgetCollector } from "./memory.js";
+import { readRegularFile } from "./fsx.js";
 
 export interface Progress {
   received: number;
@@ -158,9 +159,21 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       }
       total = res.length === null ? null : offset + res.length;
       job.onProgress?.({ received: offset, total });
+      // A server that keeps the connection alive with a trickle is as stuck as a silent one: less
+      // than 1 KiB over a whole idle-timeout window counts as stalled (curl's --speed-limit).
+      let windowStart = job.now();
+      let windowBytes = 0;
       try {
         for await (const chunk of res.stream) {
           const buf = chunk as Buffer;
+          windowBytes += buf.length;
+          if (job.now() - windowStart >= http.idleTimeoutMs) {
+            if (windowBytes < 1024) {
+              throw Object.assign(new Error(`less than 1 KiB in ${Math.round(http.idleTimeoutMs / 1000)} s`), { retryCode: "ETIMEDOUT" });
+            }
+            windowStart = job.now();
+            windowBytes = 0;
+          }
           const kept = keep(buf);
           await feed(buf);
           await kept;
@@ -224,7 +237,7 @@ export async function removePartial(partialPath: string): Promise<void> {
 async function discardForeignPartial(job: DownloadJob): Promise<void> {
   let meta: { url?: string; sha256?: string } = {};
   try {
-    meta = JSON.parse(await fsp.readFile(`${job.partialPath}.json`, "utf8"));
+    meta = JSON.parse((await readRegularFile(`${job.partialPath}.json`, 64 * 1024))?.toString("utf8") ?? "{}");
   } catch {
     // No record of what it was: it cannot be trusted to continue.
   }

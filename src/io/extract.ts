@@ -23,6 +23,18 @@ export interface StreamingExtractor {
 }
 
 const LINK_TYPES = new Set(["SymbolicLink", "Link"]);
+
+/**
+ * No real member comes near this (tsh is about 100 MB, a whole tsh.app about 200 MB): a member that
+ * expands past it is a decompression bomb, refused before it fills the disk.
+ */
+export const MAX_MEMBER_BYTES = 1024 * 1024 * 1024;
+/** inflate hands back this much per call: Node's 16 KiB default costs a thread-pool round trip each. */
+const INFLATE_CHUNK = 512 * 1024;
+
+const unsafeHint = "refusing to install it; report it to whoever runs this mirror or CDN";
+const tooLarge = (archiveName: string, member: string) =>
+  verificationError(`${archiveName} is unsafe: member "${member}" expands to more than ${MAX_MEMBER_BYTES / 1024 ** 3} GiB, which no Teleport release has`, unsafeHint);
 const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
 
 /**
@@ -30,15 +42,21 @@ const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
  * chunks in memory. Anything unsafe anywhere in the archive fails the whole extraction.
  */
 export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool[], archiveName: string): StreamingExtractor {
-  const gunzip = zlib.createGunzip();
+  const gunzip = zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
   const parser = new Parser({ strict: true });
   const extracted: Extracted = { tools: {}, modes: new Map() };
   const writes: Promise<void>[] = [];
+  // Every destination taken so far: a second member for the same place (or a file under a
+  // directory of that name) is refused, never written over.
+  const taken = new Set<string>();
   let failure: Error | null = null;
+  const outs = new Set<fs.WriteStream>();
   const fail = (err: Error) => {
     if (!failure) failure = err;
     gunzip.unpipe(parser as unknown as Writable);
     gunzip.destroy();
+    // Members cut off mid-way will never end: close their files so the staging dir can go.
+    for (const out of outs) out.destroy();
   };
 
   parser.on("entry", (entry: ReadEntry) => {
@@ -54,6 +72,12 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
       return entry.resume();
     }
     const dest = path.join(stagingDir, ...decision.dest.split("/"));
+    const key = decision.dest.replace(/\/+$/, "");
+    if (taken.has(key) || [...taken].some((t) => key.startsWith(`${t}/`) && extracted.modes.has(t))) {
+      fail(verificationError(`${archiveName} is unsafe: "${entry.path}" appears twice (or a file and a directory share its name)`, unsafeHint));
+      return entry.resume();
+    }
+    taken.add(key);
     if (entry.type === "Directory") {
       writes.push(fsp.mkdir(dest, { recursive: true, mode: 0o700 }).then(() => {}));
       return entry.resume();
@@ -62,17 +86,39 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
       fail(verificationError(`${archiveName} is unsafe: "${entry.path}" is a ${entry.type}, not a file`, "refusing to install it"));
       return entry.resume();
     }
+    if ((entry.size ?? 0) > MAX_MEMBER_BYTES) {
+      fail(tooLarge(archiveName, entry.path));
+      return entry.resume();
+    }
     extracted.modes.set(decision.dest, (entry.mode ?? 0o644) & 0o755);
     if (decision.tool) extracted.tools[decision.tool] = decision.dest;
-    fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
-    const out = fs.createWriteStream(dest, { flags: "wx", mode: 0o600 });
-    writes.push(
-      new Promise<void>((resolve, reject) => {
-        out.on("finish", resolve);
-        out.on("error", (err) => reject(fsError(err, "write", dest)));
-        entry.pipe(out);
-      }),
-    );
+    const write = new Promise<void>((resolve, reject) => {
+      try {
+        fs.mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
+      } catch (err) {
+        return reject(fsError(err, "create the directory", path.dirname(dest)));
+      }
+      const out = fs.createWriteStream(dest, { flags: "wx", mode: 0o600 });
+      outs.add(out);
+      let written = 0;
+      entry.on("data", (chunk: Buffer) => {
+        written += chunk.length;
+        if (written > MAX_MEMBER_BYTES) fail(tooLarge(archiveName, entry.path));
+      });
+      // "close" comes after "finish", and after a destroy() too, so a failed run never waits forever.
+      out.on("close", () => {
+        outs.delete(out);
+        resolve();
+      });
+      out.on("error", (err) => {
+        entry.resume();
+        reject(fsError(err, "write", dest));
+      });
+      entry.pipe(out);
+    });
+    // A failed write fails the extraction at once (a full disk stops the download too).
+    write.catch((err) => fail(err as Error));
+    writes.push(write);
   });
 
   const done = new Promise<Extracted>((resolve, reject) => {
@@ -85,10 +131,11 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
       if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT") fail(corrupt(String(message)));
     });
     const settle = () => {
-      Promise.all(writes).then(
-        () => (failure ? reject(failure) : resolve(extracted)),
-        (err) => reject(failure ?? err),
-      );
+      void Promise.allSettled(writes).then((results) => {
+        const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+        if (failure || rejected) reject(failure ?? rejected!.reason);
+        else resolve(extracted);
+      });
     };
     parser.on("end", settle);
     gunzip.on("close", () => {
@@ -104,6 +151,7 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
 export async function extractZip(file: string, stagingDir: string, tools: readonly Tool[], archiveName: string): Promise<Extracted> {
   const extracted: Extracted = { tools: {}, modes: new Map() };
   const unsafe = (why: string) => verificationError(`${archiveName} is unsafe: ${why}`, "refusing to install it; report it to whoever runs this mirror or CDN");
+  const taken = new Set<string>();
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.open(file, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true }, (err, z) =>
       err || !z ? reject(verificationError(`${archiveName} is not a valid zip: ${err?.message}`, "run tshup again; if it persists, the mirror serves a wrong file")) : resolve(z),
@@ -119,6 +167,10 @@ export async function extractZip(file: string, stagingDir: string, tools: readon
         const decision = classifyZipMember(entry.fileName, tools);
         if (decision.kind === "unsafe") return reject(unsafe(`member "${entry.fileName}" is ${decision.why}`));
         if (decision.kind === "skip" || decision.tool === null) return zip.readEntry();
+        if (/[/\\]$/.test(entry.fileName)) return reject(unsafe(`"${entry.fileName}" is a directory where ${decision.dest} should be a file`));
+        if (taken.has(decision.dest.toLowerCase())) return reject(unsafe(`"${entry.fileName}" appears twice (names differ only in case, or repeat)`));
+        taken.add(decision.dest.toLowerCase());
+        if (entry.uncompressedSize > MAX_MEMBER_BYTES) return reject(tooLarge(archiveName, entry.fileName));
         const isLink = ((entry.externalFileAttributes >>> 16) & 0o170000) === 0o120000;
         if (isLink) return reject(unsafe(`"${entry.fileName}" is a link, not a file`));
         const dest = path.join(stagingDir, decision.dest);

@@ -1,7 +1,8 @@
 import fs from "node:fs/promises";
+import fsSync, { constants as fsConstants } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fsError } from "../core/errors.js";
+import { fsError, systemError } from "../core/errors.js";
 
 const RETRYABLE = new Set(["EPERM", "EBUSY", "EACCES", "ENOTEMPTY"]);
 
@@ -40,14 +41,82 @@ export async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** A file's bytes, or null when it does not exist (a dangling link included). */
-export async function readFileIfExists(p: string): Promise<Buffer | null> {
+/** Files tshup reads (rc files, ssh config, state, profiles) are small; anything larger is refused, not slurped. */
+export const MAX_READ_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A regular file's bytes (a link to one is followed), or null when it does not exist. A FIFO, a
+ * device or a directory in its place is refused before a byte is read: opening non-blocking means a
+ * FIFO with no writer cannot hang the run while it holds the lock.
+ */
+export async function readRegularFile(p: string, maxBytes = MAX_READ_BYTES): Promise<Buffer | null> {
+  let fh: fs.FileHandle;
   try {
-    return await fs.readFile(p);
+    fh = await fs.open(p, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    if (code === "EISDIR") throw notRegular(p, "a directory");
     throw fsError(err, "read", p);
   }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(p, st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : st.isSocket() ? "a socket" : "not a regular file");
+    if (st.size > maxBytes) {
+      throw systemError(`${p} is ${st.size} bytes, more than the ${maxBytes} tshup reads from such a file`, `check ${p}: it should be a small text file`);
+    }
+    // Read no more than the limit even if the file grows meanwhile.
+    const buf = Buffer.alloc(Math.min(maxBytes + 1, Math.max(st.size, 0) + 1));
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got === buf.length) {
+        if (got > maxBytes) throw systemError(`${p} grew past ${maxBytes} bytes while tshup read it`, `check ${p}`);
+        break;
+      }
+    }
+    return buf.subarray(0, got);
+  } catch (err) {
+    throw fsError(err, "read", p);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** readRegularFile for the few places that must stay synchronous (trust settings built in a constructor). */
+export function readRegularFileSync(p: string, maxBytes = MAX_READ_BYTES): Buffer {
+  let fd: number;
+  try {
+    fd = fsSync.openSync(p, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw fsError(err, "read", p);
+  }
+  try {
+    const st = fsSync.fstatSync(fd);
+    if (!st.isFile()) throw notRegular(p, st.isDirectory() ? "a directory" : st.isFIFO() ? "a FIFO" : "a device or other special file");
+    if (st.size > maxBytes) throw systemError(`${p} is ${st.size} bytes, more than the ${maxBytes} tshup reads from such a file`, `check ${p}`);
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = fsSync.readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+function notRegular(p: string, what: string): Error {
+  return systemError(`${p} is ${what}, not a regular file`, `tshup reads only regular files there; replace ${p} with a file, or remove it`);
+}
+
+/** A file's bytes, or null when it does not exist (a dangling link included). */
+export async function readFileIfExists(p: string): Promise<Buffer | null> {
+  return readRegularFile(p);
 }
 
 export async function readTextIfExists(p: string): Promise<string | null> {
@@ -103,3 +172,39 @@ export async function mkdirp(dir: string, mode?: number): Promise<void> {
     throw fsError(err, "create the directory", dir);
   }
 }
+
+/**
+ * A work directory directly under the root, made fresh when something else stands in its place: a
+ * link planted there must never make tshup write or delete through it.
+ */
+export async function ensureWorkDir(dir: string, mode = 0o755): Promise<void> {
+  const st = await fs.lstat(dir).catch(() => null);
+  if (st && !st.isDirectory()) {
+    try {
+      await fs.unlink(dir);
+    } catch (err) {
+      throw fsError(err, "replace", dir);
+    }
+  }
+  try {
+    await fs.mkdir(dir, { recursive: true, mode });
+  } catch (err) {
+    throw fsError(err, "create the directory", dir);
+  }
+}
+
+/** versions/ and bin/ hold what users run: a link there is refused rather than followed or replaced. */
+export async function requireRealDir(dir: string): Promise<void> {
+  const st = await fs.lstat(dir).catch(() => null);
+  if (st && !st.isDirectory()) {
+    throw systemError(`${dir} is ${st.isSymbolicLink() ? "a link" : "not a directory"}; tshup writes only into directories it made`, `move ${dir} away and run tshup again`);
+  }
+  if (!st) {
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw fsError(err, "create the directory", dir);
+    }
+  }
+}
+

@@ -10,6 +10,7 @@ import { VERSION } from "../build-info.js";
 import type { Host } from "../host.js";
 import { envGet } from "../host.js";
 import { networkError, usageError } from "../core/errors.js";
+import { readRegularFileSync } from "./fsx.js";
 import { proxyForUrl } from "../core/proxyenv.js";
 import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
 
@@ -64,17 +65,27 @@ export class Http {
     this.ca = trustedCAs(settings, false);
   }
 
-  /** GET with retries; returns the last answer (even an error status) once retries are spent. */
+  /** How long a connection may stay silent (--timeout). */
+  get idleTimeoutMs(): number {
+    return this.settings.timeoutMs;
+  }
+
+  /**
+   * GET with retries; returns the last answer (even an error status) once retries are spent. A
+   * small answer also has an overall deadline (twice the idle timeout, at least 10 s), so a server
+   * that drips a byte at a time cannot hold a run for ever.
+   */
   async get(url: string, opts: { insecure?: boolean; maxBytes?: number } = {}): Promise<BufferedResponse> {
+    const deadlineMs = Math.max(2 * this.settings.timeoutMs, 10_000);
     return this.withRetries(url, async () => {
-      const res = await this.open(url, { insecure: opts.insecure ?? false, offset: 0 });
+      const res = await this.open(url, { insecure: opts.insecure ?? false, offset: 0, deadlineMs });
       const body = await readAll(await decoded(res), opts.maxBytes ?? 4 * 1024 * 1024, url);
       return { url, status: res.status, headers: res.headers, body };
     });
   }
 
   /** Opens one streaming GET (from `offset` with a Range request), following redirects; the caller decides on retries. */
-  async open(url: string, opts: { offset: number; insecure?: boolean }): Promise<StreamResponse> {
+  async open(url: string, opts: { offset: number; insecure?: boolean; deadlineMs?: number }): Promise<StreamResponse> {
     if (url.startsWith("file:")) return openFile(url, opts.offset);
     let current = new URL(url);
     for (let hops = 0; ; hops++) {
@@ -94,7 +105,7 @@ export class Http {
     }
   }
 
-  private async request(target: URL, opts: { offset: number; insecure?: boolean }): Promise<http.IncomingMessage> {
+  private async request(target: URL, opts: { offset: number; insecure?: boolean; deadlineMs?: number }): Promise<http.IncomingMessage> {
     const url = target.href;
     const proxy = proxyForUrl(target, (n) => envGet(this.settings.host, n));
     const secure = target.protocol === "https:";
@@ -117,6 +128,15 @@ export class Http {
           if (res) res.destroy(err);
           else req.destroy(err);
         });
+        if (opts.deadlineMs !== undefined) {
+          const seconds = Math.round(opts.deadlineMs / 1000);
+          const deadline = setTimeout(() => {
+            const err = Object.assign(new Error(`no complete answer within ${seconds} s`), { code: "ETIMEDOUT" });
+            if (res) res.destroy(err);
+            else req.destroy(err);
+          }, opts.deadlineMs);
+          req.on("close", () => clearTimeout(deadline));
+        }
         req.on("error", (err) => (res ? res.destroy(err) : reject(err)));
         req.on("response", (r) => resolve((res = r)));
         req.end();
@@ -294,9 +314,9 @@ function hasSystemStore(): boolean {
 function readPem(file: string, source: string): string[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readRegularFileSync(file, 8 * 1024 * 1024).toString("utf8");
   } catch (err) {
-    throw usageError(`cannot read ${source} ${file}: ${(err as Error).message}`, "give a readable PEM file of CA certificates");
+    throw usageError(`cannot read ${source} ${file}: ${(err as Error).message.replace(/^could not read \S+: /, "")}`, "give a readable PEM file of CA certificates");
   }
   const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (!certs) throw usageError(`${source} ${file} holds no PEM certificate`, "give a file with -----BEGIN CERTIFICATE----- blocks");
@@ -326,7 +346,10 @@ function openFile(url: string, offset: number): StreamResponse {
   const file = fileURLToPath(url);
   let size: number;
   try {
-    size = fs.statSync(file).size;
+    const st = fs.statSync(file);
+    // A FIFO or device in a mirror directory would never end; only a regular file is an artifact.
+    if (!st.isFile()) return { status: 404, headers: {}, length: 0, stream: Readable.from([]) };
+    size = st.size;
   } catch {
     return { status: 404, headers: {}, length: 0, stream: Readable.from([]) };
   }

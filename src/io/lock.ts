@@ -1,49 +1,52 @@
 import fs from "node:fs/promises";
-import os from "node:os";
+import fsSync from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { systemError, fsError } from "../core/errors.js";
 import { envGet, type Host } from "../host.js";
+import { readRegularFile } from "./fsx.js";
+import { onAbort } from "./abort.js";
 
 interface LockOwner {
   pid: number;
   hostname: string;
   since: string;
+  /** Tells this process from a later one that got the same pid (after a reboot, say). */
+  identity?: string | null;
 }
 
 export interface Lock {
   release(): Promise<void>;
 }
 
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 async function readOwner(file: string): Promise<LockOwner | null> {
   try {
-    const owner = JSON.parse(await fs.readFile(file, "utf8")) as LockOwner;
-    return Number.isInteger(owner.pid) ? owner : null;
+    const owner = JSON.parse((await readRegularFile(file, 64 * 1024))?.toString("utf8") ?? "null") as LockOwner;
+    return owner && Number.isInteger(owner.pid) && typeof owner.hostname === "string" ? owner : null;
   } catch {
     return null;
   }
 }
 
+/** A holder on this machine whose process is gone, or whose pid now belongs to another process. */
+function heldByDeadRun(owner: LockOwner, host: Host): boolean {
+  if (owner.hostname !== host.hostname) return false;
+  if (!host.isProcessAlive(owner.pid)) return true;
+  if (owner.identity) {
+    const now = host.processIdentity(owner.pid);
+    return now !== null && now !== owner.identity;
+  }
+  return false;
+}
+
 /**
  * One tshup at a time per root, across processes. A holder killed with -9 leaves its file behind;
- * the next run sees its pid is gone and takes over. Waiting is bounded so a fleet run never hangs.
+ * the next run sees its process is gone (or that its pid was reused) and takes over. Waiting is
+ * bounded so a fleet run never hangs.
  */
-export async function acquireLock(
-  lockPath: string,
-  opts: { timeoutMs: number; onWait?: (owner: LockOwner) => void; pid: number },
-): Promise<Lock> {
-  const me: LockOwner = { pid: opts.pid, hostname: os.hostname(), since: new Date().toISOString() };
-  const deadline = Date.now() + opts.timeoutMs;
+export async function acquireLock(lockPath: string, opts: { host: Host; timeoutMs: number; onWait?: (owner: LockOwner) => void }): Promise<Lock> {
+  const { host } = opts;
+  const me: LockOwner = { pid: host.pid, hostname: host.hostname, since: new Date(host.now()).toISOString(), identity: host.processIdentity(host.pid) };
+  const deadline = host.now() + opts.timeoutMs;
   let told = false;
   for (;;) {
     try {
@@ -53,54 +56,61 @@ export async function acquireLock(
       } finally {
         await fh.close();
       }
-      return { release: () => releaseLock(lockPath, me.pid) };
+      const forget = onAbort(() => releaseLockSync(lockPath, me.pid));
+      return {
+        release: async () => {
+          forget();
+          await releaseLock(lockPath, me.pid);
+        },
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw fsError(err, "create the lock file", lockPath);
     }
     const owner = await readOwner(lockPath);
     if (owner === null) {
-      // Just created and not yet written, or left empty by a crash: give the writer a moment.
+      // Just created and not yet written, or left empty (or garbled) by a crash: give the writer a moment.
       await sleep(100);
       const again = await readOwner(lockPath);
-      if (again === null && (await lockAgeMs(lockPath)) > 2000) await takeOver(lockPath, null);
+      if (again === null && (await lockAgeMs(lockPath, host)) > 2000) await takeOver(lockPath, null, host);
       continue;
     }
-    if (owner.hostname === me.hostname && !isAlive(owner.pid)) {
-      await takeOver(lockPath, owner.pid);
+    if (heldByDeadRun(owner, host)) {
+      await takeOver(lockPath, owner, host);
       continue;
     }
     if (!told) {
       opts.onWait?.(owner);
       told = true;
     }
-    if (Date.now() >= deadline) {
+    if (host.now() >= deadline) {
       throw systemError(
         `another tshup (pid ${owner.pid} on ${owner.hostname}, since ${owner.since}) holds ${lockPath}`,
         `wait for it to finish; if no tshup is running, delete ${lockPath}`,
       );
     }
-    await sleep(150 + Math.floor(Math.random() * 100));
+    await sleep(150 + Math.floor(host.random() * 100));
   }
 }
 
-async function lockAgeMs(lockPath: string): Promise<number> {
+async function lockAgeMs(lockPath: string, host: Host): Promise<number> {
   try {
-    return Date.now() - (await fs.stat(lockPath)).mtimeMs;
+    return host.now() - (await fs.lstat(lockPath)).mtimeMs;
   } catch {
     return 0;
   }
 }
 
 /** Moves the dead holder's file aside first, so two waiters cannot both delete a fresh lock. */
-async function takeOver(lockPath: string, deadPid: number | null): Promise<void> {
-  const aside = `${lockPath}.stale-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+async function takeOver(lockPath: string, dead: LockOwner | null, host: Host): Promise<void> {
+  const aside = `${lockPath}.stale-${host.pid}-${Math.floor(host.random() * 1e9).toString(36)}`;
   try {
     await fs.rename(lockPath, aside);
   } catch {
     return; // someone else got there first
   }
   const moved = await readOwner(aside);
-  if (moved !== null && moved.pid !== deadPid && isAlive(moved.pid)) {
+  const same = moved !== null && dead !== null && moved.pid === dead.pid && moved.identity === dead.identity && moved.since === dead.since;
+  if (moved !== null && !same && !heldByDeadRun(moved, host)) {
     // We moved a live holder's fresh lock: put it back unless a new one already stands.
     await fs.link(aside, lockPath).catch(() => {});
   }
@@ -110,6 +120,15 @@ async function takeOver(lockPath: string, deadPid: number | null): Promise<void>
 async function releaseLock(lockPath: string, pid: number): Promise<void> {
   const owner = await readOwner(lockPath);
   if (owner?.pid === pid) await fs.rm(lockPath, { force: true });
+}
+
+function releaseLockSync(lockPath: string, pid: number): void {
+  try {
+    const owner = JSON.parse(fsSync.readFileSync(lockPath, "utf8")) as LockOwner;
+    if (owner.pid === pid) fsSync.rmSync(lockPath, { force: true });
+  } catch {
+    // Gone already, or not ours.
+  }
 }
 
 /** How long to wait for another run's lock: TSHUP_LOCK_TIMEOUT seconds, else the command's default. */

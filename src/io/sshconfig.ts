@@ -189,8 +189,8 @@ const TEMP_NAME = /^\..+\.tmp-\d+-[a-z0-9]+$/;
 /**
  * Undoes seedSshConfig: takes the block out of `~/.ssh/config` (its bytes then are exactly what they
  * were before tshup; a config tshup created and that holds nothing else is deleted) and deletes
- * tshup's files in `~/.ssh/tshup/`. Files there that tshup did not write are kept. The backup of the
- * config is kept: it holds the user's own bytes.
+ * tshup's files in `~/.ssh/tshup/`. Files there that tshup did not write are kept. Once the block is
+ * out, the config holds exactly the bytes its backups hold, so tshup's backups go too.
  */
 export async function removeSshConfig(host: Host, opts: { dryRun: boolean }): Promise<SshRemoveResult> {
   const p = pathFor(host);
@@ -213,11 +213,24 @@ export async function removeSshConfig(host: Host, opts: { dryRun: boolean }): Pr
     }
   }
 
+  for (const name of (await fs.readdir(paths.sshDir).catch(() => [] as string[])).sort()) {
+    if (!/^config\.tshup-backup(-\d{8}T\d{6}Z)?$/.test(name)) continue;
+    const file = p.join(paths.sshDir, name);
+    if (!(await fs.lstat(file)).isFile()) continue;
+    edits.push({ file, action: "removed" });
+    writes.push(() => removeFile(file));
+  }
+
   let names: string[] = [];
-  try {
-    names = (await fs.readdir(paths.tshupDir)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw fsError(err, "read", paths.tshupDir);
+  const dir = await fs.lstat(paths.tshupDir).catch(() => null);
+  if (dir && !dir.isDirectory()) {
+    warnings.push(`kept ${paths.tshupDir}: it is not a directory tshup made${dir.isSymbolicLink() ? " (a link)" : ""}`);
+  } else if (dir) {
+    try {
+      names = (await fs.readdir(paths.tshupDir)).sort();
+    } catch (err) {
+      throw fsError(err, "read", paths.tshupDir);
+    }
   }
   let kept = 0;
   for (const name of names) {

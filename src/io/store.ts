@@ -4,7 +4,8 @@ import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { compareVersions, isStrictVersion } from "../core/version.js";
-import { atomicWriteFile, mkdirp, removeWithRetry, renameWithRetry, readTextIfExists, exists } from "./fsx.js";
+import { atomicWriteFile, ensureWorkDir, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
+import { uniqueTag, type Host } from "../host.js";
 import { fsError } from "../core/errors.js";
 
 /** Written last into a staged version: a version directory without it does not count. */
@@ -36,7 +37,7 @@ export interface State {
 const EMPTY_STATE: State = { schema: 1, createdFiles: [], proxies: [], aliases: [] };
 
 export async function readState(layout: Layout): Promise<State> {
-  const text = await readTextIfExists(layout.statePath);
+  const text = (await readRegularFile(layout.statePath, 4 * 1024 * 1024))?.toString("utf8") ?? null;
   if (text === null) return { ...EMPTY_STATE };
   try {
     const parsed = JSON.parse(text) as Partial<State>;
@@ -59,12 +60,15 @@ export async function writeState(layout: Layout, state: State): Promise<void> {
   await atomicWriteFile(layout.statePath, text, { mode: 0o644 });
 }
 
+/** A complete version's record, or null for anything else (a stray file, a link, a half-staged copy). */
 export async function readVersionRecord(versionDir: string): Promise<VersionRecord | null> {
-  const text = await readTextIfExists(path.join(versionDir, COMPLETE_MARKER));
-  if (text === null) return null;
+  const st = await fsp.lstat(versionDir).catch(() => null);
+  if (!st?.isDirectory()) return null;
   try {
+    const text = (await readRegularFile(path.join(versionDir, COMPLETE_MARKER), 64 * 1024))?.toString("utf8");
+    if (text === undefined) return null;
     const r = JSON.parse(text) as VersionRecord;
-    return isStrictVersion(r.version) && typeof r.id === "string" && r.id === path.basename(versionDir) ? r : null;
+    return isStrictVersion(r.version) && typeof r.id === "string" && r.id === path.basename(versionDir) && typeof r.tools === "object" && r.tools !== null ? r : null;
   } catch {
     return null;
   }
@@ -76,7 +80,9 @@ export async function listInstalled(layout: Layout): Promise<VersionRecord[]> {
   try {
     names = await fsp.readdir(layout.versionsDir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    const code = (err as NodeJS.ErrnoException).code;
+    // Not there, or a file where the directory should be: nothing is installed.
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
     throw fsError(err, "read", layout.versionsDir);
   }
   const records = await Promise.all(names.filter((n) => !n.startsWith(".")).map((n) => readVersionRecord(path.join(layout.versionsDir, n))));
@@ -88,20 +94,22 @@ export async function listInstalled(layout: Layout): Promise<VersionRecord[]> {
  * nothing there belongs to a live process.
  */
 export async function cleanWorkAreas(layout: Layout): Promise<void> {
+  // fs.rm removes a link itself, never what it points to.
   await removeWithRetry(layout.stagingDir);
-  // The trash may hold an exe that is still running on Windows: whatever cannot go now goes next time.
-  let names: string[] = [];
-  try {
-    names = await fsp.readdir(layout.trashDir);
-  } catch {
+  const trash = await fsp.lstat(layout.trashDir).catch(() => null);
+  if (!trash) return;
+  if (!trash.isDirectory()) {
+    await fsp.rm(layout.trashDir, { force: true });
     return;
   }
+  // The trash may hold an exe that is still running on Windows: whatever cannot go now goes next time.
+  const names = await fsp.readdir(layout.trashDir).catch(() => [] as string[]);
   await Promise.all(names.map((n) => fsp.rm(path.join(layout.trashDir, n), { recursive: true, force: true }).catch(() => {})));
 }
 
-export async function newStagingDir(layout: Layout, id: string): Promise<string> {
-  await mkdirp(layout.stagingDir);
-  const dir = path.join(layout.stagingDir, `${id}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+export async function newStagingDir(layout: Layout, id: string, tag: string): Promise<string> {
+  await ensureWorkDir(layout.stagingDir);
+  const dir = path.join(layout.stagingDir, `${id}-${tag}`);
   await removeWithRetry(dir);
   await mkdirp(dir, 0o755);
   return dir;
@@ -111,10 +119,10 @@ export async function newStagingDir(layout: Layout, id: string): Promise<string>
  * Moves a path into the trash (a rename, which works on Windows even for a running exe) and says
  * where it went, or null when there was nothing to move.
  */
-export async function moveToTrash(layout: Layout, target: string, windows = process.platform === "win32"): Promise<string | null> {
+export async function moveToTrash(layout: Layout, target: string, tag: string, windows: boolean): Promise<string | null> {
   if (!(await exists(target))) return null;
-  await mkdirp(layout.trashDir);
-  const dest = path.join(layout.trashDir, `${path.basename(target)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+  await ensureWorkDir(layout.trashDir);
+  const dest = path.join(layout.trashDir, `${path.basename(target)}-${tag}`);
   try {
     await renameWithRetry(target, dest, windows);
   } catch (err) {
@@ -124,13 +132,13 @@ export async function moveToTrash(layout: Layout, target: string, windows = proc
 }
 
 /** Puts a verified staging directory in place as versions/<id>; the marker goes in first. */
-export async function commitVersion(layout: Layout, stagingDir: string, record: VersionRecord): Promise<string> {
+export async function commitVersion(layout: Layout, stagingDir: string, record: VersionRecord, host: Host): Promise<string> {
   await atomicWriteFile(path.join(stagingDir, COMPLETE_MARKER), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
-  await mkdirp(layout.versionsDir);
+  await requireRealDir(layout.versionsDir);
   const dest = path.join(layout.versionsDir, record.id);
-  await moveToTrash(layout, dest);
+  await moveToTrash(layout, dest, uniqueTag(host), host.platform === "win32");
   try {
-    await renameWithRetry(stagingDir, dest);
+    await renameWithRetry(stagingDir, dest, host.platform === "win32");
   } catch (err) {
     throw fsError(err, "move into place", dest);
   }
@@ -138,13 +146,13 @@ export async function commitVersion(layout: Layout, stagingDir: string, record: 
 }
 
 /** Keeps the newest `keep` versions and always the ones in use; returns the ids removed. */
-export async function pruneVersions(layout: Layout, keep: number, inUse: string[]): Promise<string[]> {
+export async function pruneVersions(layout: Layout, keep: number, inUse: string[], host: Host): Promise<string[]> {
   const installed = await listInstalled(layout);
   const keepIds = new Set([...installed.slice(0, Math.max(keep, 1)).map((r) => r.id), ...inUse]);
   const removed: string[] = [];
   for (const r of installed) {
     if (keepIds.has(r.id)) continue;
-    await moveToTrash(layout, path.join(layout.versionsDir, r.id));
+    await moveToTrash(layout, path.join(layout.versionsDir, r.id), uniqueTag(host), host.platform === "win32");
     removed.push(r.id);
   }
   return removed;

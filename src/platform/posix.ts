@@ -5,7 +5,7 @@ import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
 import { fsError } from "../core/errors.js";
-import { mkdirp, renameWithRetry } from "../io/fsx.js";
+import { renameWithRetry, requireRealDir } from "../io/fsx.js";
 import { addPosixPath, removePosixPath, posixPathInstructions } from "./posix-path.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
 
@@ -18,7 +18,7 @@ export function posixStrategy(host: Host): PlatformStrategy {
     binName: (tool) => tool,
 
     async activate(layout: Layout, record: VersionRecord) {
-      await mkdirp(layout.binDir);
+      await requireRealDir(layout.binDir);
       for (const tool of ALL_TOOLS) {
         const link = path.join(layout.binDir, tool);
         const rel = record.tools[tool];

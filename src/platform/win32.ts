@@ -1,7 +1,7 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Host } from "../host.js";
-import { envGet } from "../host.js";
+import { envGet, uniqueTag } from "../host.js";
 import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
@@ -18,7 +18,7 @@ import {
   type EnvLookup,
   type RegValue,
 } from "../core/winpath.js";
-import { atomicWriteFile, exists, mkdirp, readTextIfExists, renameWithRetry } from "../io/fsx.js";
+import { atomicWriteFile, exists, readTextIfExists, renameWithRetry, requireRealDir } from "../io/fsx.js";
 import { moveToTrash } from "../io/store.js";
 import { regExeUserEnvironment, type UserEnvironment } from "./win32-registry.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
@@ -119,17 +119,17 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     binName: (tool) => `${tool}.exe`,
 
     async activate(layout: Layout, record: VersionRecord) {
-      await mkdirp(layout.binDir);
+      await requireRealDir(layout.binDir);
       await removeStaleCopies(layout.binDir);
       for (const tool of ALL_TOOLS) {
         const dest = path.join(layout.binDir, `${tool}.exe`);
         const rel = record.tools[tool];
         if (!rel) {
           // A tool the new version lacks must not keep running an old one.
-          await moveToTrash(layout, dest);
+          await moveToTrash(layout, dest, uniqueTag(host), true);
           continue;
         }
-        await replaceExe(layout, path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, windows, host.pid);
+        await replaceExe(layout, path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, windows, host);
       }
       await atomicWriteFile(path.join(layout.binDir, ACTIVE_MARKER), `${record.id}\n`);
     },
@@ -138,7 +138,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       const dest = path.join(layout.binDir, `${alias}.exe`);
       if (record === null) {
         const had = await exists(dest);
-        await moveToTrash(layout, dest);
+        await moveToTrash(layout, dest, uniqueTag(host), true);
         await fsp.rm(path.join(layout.binDir, `.${alias}.id`), { force: true });
         return had;
       }
@@ -146,8 +146,8 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       const marker = path.join(layout.binDir, `.${alias}.id`);
       const current = (await readTextIfExists(marker))?.trim();
       if (current === record.id && (await exists(dest))) return false;
-      await mkdirp(layout.binDir);
-      await replaceExe(layout, path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, windows, host.pid);
+      await requireRealDir(layout.binDir);
+      await replaceExe(layout, path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, windows, host);
       await atomicWriteFile(marker, `${record.id}\n`);
       return true;
     },
@@ -217,8 +217,8 @@ async function removeStaleCopies(binDir: string): Promise<void> {
  * running exe) and the copy renamed in right after; should that last step fail, the old one is
  * put back.
  */
-async function replaceExe(layout: Layout, source: string, dest: string, windows: boolean, pid: number): Promise<void> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.new-${pid}`);
+async function replaceExe(layout: Layout, source: string, dest: string, windows: boolean, host: Host): Promise<void> {
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.new-${host.pid}`);
   try {
     await fsp.copyFile(source, tmp);
     const fh = await fsp.open(tmp, "r+");
@@ -241,7 +241,7 @@ async function replaceExe(layout: Layout, source: string, dest: string, windows:
       throw fsError(err, "replace", dest);
     }
   }
-  const aside = await moveToTrash(layout, dest, windows).catch(async (err) => {
+  const aside = await moveToTrash(layout, dest, uniqueTag(host), windows).catch(async (err) => {
     await fsp.rm(tmp, { force: true }).catch(() => {});
     throw err;
   });

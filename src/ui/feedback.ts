@@ -1,6 +1,6 @@
 import type { Host } from "../host.js";
 import { envGet } from "../host.js";
-import { formatBytes, formatDuration } from "../core/format.js";
+import { formatBytes, formatDuration, printable } from "../core/format.js";
 
 export interface Spinner {
   succeed(text: string): void;
@@ -97,7 +97,7 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
       };
     },
     info: (line) => talk && !opts.json && err.write(`${line}\n`),
-    warn: (line) => err.write(`${paint("33", "warning:")} ${line}\n`),
+    warn: (line) => err.write(`${paint("33", "warning:")} ${printable(line, 1000)}\n`),
     verbose: (line) => opts.verbose && err.write(`${line}\n`),
   };
 }

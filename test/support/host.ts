@@ -15,7 +15,15 @@ export function testHost(home: string, over: Partial<Host> = {}): Host {
     stdout: process.stdout,
     stderr: process.stderr,
     stdinIsTTY: false,
+    hostname: os.hostname(),
     now: () => Date.now(),
+    random: () => Math.random(),
+    isProcessAlive: () => true,
+    processIdentity: () => null,
+    onSignal: () => () => {},
+    exitNow: (code) => {
+      throw new Error(`exit ${code}`);
+    },
     ...over,
     env: { HOME: home, ...over.env },
   };

@@ -1,0 +1,125 @@
+/**
+ * tshup's root is its own: it carries a marker, install refuses a directory someone else fills, and
+ * uninstall removes the entries tshup made there and nothing else, never through a link.
+ */
+import fsp from "node:fs/promises";
+import path from "node:path";
+import type { Host } from "../host.js";
+import { ROOT_MARKER, OWNED_ROOT_FILES, OWNED_WORK_DIRS, isOwnedBinEntry, unsafeRootReason, type Layout } from "../core/layout.js";
+import { fsError, usageError } from "../core/errors.js";
+import { atomicWriteFile, readRegularFile } from "./fsx.js";
+import { COMPLETE_MARKER, readVersionRecord } from "./store.js";
+
+/**
+ * absent/empty: free to take. owned: has the marker. legacy: made by a release before the marker
+ * (its state.json or a complete version), adopted as it is. foreign: anything else.
+ */
+export type RootKind = "absent" | "empty" | "owned" | "legacy" | "foreign";
+
+export async function rootKind(layout: Layout): Promise<RootKind> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(layout.root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return "absent";
+    if (code === "ENOTDIR") return "foreign";
+    throw fsError(err, "read", layout.root);
+  }
+  if (names.length === 0) return "empty";
+  if (names.includes(ROOT_MARKER) && (await fsp.lstat(path.join(layout.root, ROOT_MARKER))).isFile()) return "owned";
+  // Only a lock or work areas left by a killed first run of an earlier release.
+  const ownNames: readonly string[] = [...OWNED_ROOT_FILES, ...OWNED_WORK_DIRS];
+  if (names.every((n) => ownNames.includes(n))) return "legacy";
+  return (await madeByEarlierRelease(layout)) ? "legacy" : "foreign";
+}
+
+async function madeByEarlierRelease(layout: Layout): Promise<boolean> {
+  try {
+    const state = JSON.parse((await readRegularFile(layout.statePath, 1024 * 1024))?.toString("utf8") ?? "null") as { schema?: unknown; createdFiles?: unknown } | null;
+    if (state && state.schema === 1 && Array.isArray(state.createdFiles)) return true;
+  } catch {
+    // Not tshup's state file: look at the versions.
+  }
+  const versions = await fsp.lstat(layout.versionsDir).catch(() => null);
+  if (!versions?.isDirectory()) return false;
+  for (const name of await fsp.readdir(layout.versionsDir)) {
+    if (await readVersionRecord(path.join(layout.versionsDir, name))) return true;
+  }
+  return false;
+}
+
+const marker = () => `${JSON.stringify({ tool: "tshup", note: "This directory belongs to tshup; 'tshup uninstall' removes what tshup put here." })}\n`;
+
+/** Before install writes anything: the root must be new, empty, or tshup's (an earlier release's is adopted). */
+export async function claimRoot(layout: Layout, host: Host, opts: { write: boolean } = { write: true }): Promise<void> {
+  const kind = await rootKind(layout);
+  if (kind === "owned") return;
+  const p = host.platform === "win32" ? path.win32 : path.posix;
+  const suggestion = `e.g. --prefix ${p.join(layout.root, "tshup")}`;
+  const reason = unsafeRootReason(layout.root, host);
+  if (reason) throw usageError(`${layout.root} ${reason}, so it cannot be tshup's root`, `give tshup a directory of its own, ${suggestion}`);
+  if (kind === "foreign") {
+    throw usageError(`${layout.root} is not empty and was not made by tshup`, `give tshup a new or empty directory, ${suggestion}`);
+  }
+  if (!opts.write) return;
+  try {
+    await fsp.mkdir(layout.root, { recursive: true });
+  } catch (err) {
+    throw fsError(err, "create the directory", layout.root);
+  }
+  await atomicWriteFile(path.join(layout.root, ROOT_MARKER), marker(), { mode: 0o644 });
+}
+
+/** For uninstall: a root that exists must be tshup's; nothing is touched otherwise. */
+export async function requireOwnRoot(layout: Layout): Promise<RootKind> {
+  const kind = await rootKind(layout);
+  if (kind === "foreign") {
+    throw usageError(
+      `${layout.root} was not made by tshup (it has no ${ROOT_MARKER}), so uninstall touches nothing`,
+      "check --prefix and TSHUP_HOME: they must name the directory tshup installed into",
+    );
+  }
+  return kind;
+}
+
+/** One entry uninstall would remove, or leave because tshup did not make it. */
+export interface RootEntry {
+  path: string;
+  ours: boolean;
+}
+
+/**
+ * What uninstall removes from the root, entry by entry: tshup's own files, its work areas, the
+ * versions it completed and the bin/ entries it made; everything else is listed as not ours.
+ */
+export async function rootInventory(layout: Layout): Promise<RootEntry[]> {
+  const out: RootEntry[] = [];
+  const list = async (dir: string) => (await fsp.readdir(dir).catch(() => [] as string[])).sort();
+  for (const name of await list(layout.root)) {
+    const full = path.join(layout.root, name);
+    const st = await fsp.lstat(full);
+    if (name === "versions" && st.isDirectory()) {
+      for (const v of await list(full)) {
+        const vp = path.join(full, v);
+        const vst = await fsp.lstat(vp);
+        const complete = vst.isDirectory() && (await readVersionRecord(vp)) !== null;
+        // A staged copy that lost its race, or an old one being replaced, is tshup's too.
+        out.push({ path: vp, ours: complete || (vst.isDirectory() && (await fsp.lstat(path.join(vp, COMPLETE_MARKER)).catch(() => null)) !== null) });
+      }
+      out.push({ path: full, ours: true });
+    } else if (name === "bin" && st.isDirectory()) {
+      for (const b of await list(full)) out.push({ path: path.join(full, b), ours: isOwnedBinEntry(b) });
+      out.push({ path: full, ours: true });
+    } else if ((OWNED_WORK_DIRS as readonly string[]).includes(name)) {
+      out.push({ path: full, ours: true });
+    } else if ((OWNED_ROOT_FILES as readonly string[]).includes(name) && !st.isDirectory()) {
+      out.push({ path: full, ours: true });
+    } else if (/^\.[A-Za-z0-9._-]+\.tmp-\d+-[a-z0-9]+$/.test(name) || /^\.lock\.stale-/.test(name)) {
+      out.push({ path: full, ours: true });
+    } else {
+      out.push({ path: full, ours: false });
+    }
+  }
+  return out;
+}
