@@ -1,6 +1,16 @@
 import { main } from "./cli.js";
 import { realHost } from "./host.js";
 
+let settled = false;
 main(process.argv.slice(2), realHost()).then((code) => {
+  settled = true;
   process.exitCode = code;
+});
+
+// Node exits with 0 once nothing is left to wait for, even while main() is still pending; a run
+// stuck like that must never look like success.
+process.on("beforeExit", () => {
+  if (settled) return;
+  process.stderr.write("tshup: internal error: the run stopped before it finished\n  hint: this is a bug in tshup; please report it with the output of the same command run with --verbose\n");
+  process.exit(1);
 });

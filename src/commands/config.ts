@@ -80,9 +80,10 @@ export async function seedConfig(
   ctx: Context,
   clusters: QueriedCluster[],
   tshPathFor: (c: QueriedCluster) => string,
-  opts: { dryRun: boolean },
+  opts: { dryRun: boolean; quiet?: boolean },
 ): Promise<{ changed: boolean; created: string[]; lines: string[] }> {
-  const { host, report, feedback } = ctx;
+  const { host, report } = ctx;
+  const warn = (line: string) => !opts.quiet && ctx.feedback.warn(line);
   const created: string[] = [];
   const lines: string[] = [];
   let changed = false;
@@ -110,7 +111,7 @@ export async function seedConfig(
     }
     changed ||= profile.changed;
     if (!user) {
-      feedback.warn(`no Teleport user known for ${c.proxy}, so ~/.ssh/config was not seeded for it; pass --user NAME (or log in with tsh first)`);
+      warn(`no Teleport user known for ${c.proxy}, so ~/.ssh/config was not seeded for it; pass --user NAME (or log in with tsh first)`);
       continue;
     }
     const mc = manifestClusterFor(ctx.site, c);
@@ -133,14 +134,14 @@ export async function seedConfig(
   }
   if (specs.length > 0) {
     const ssh = await seedSshConfig(host, specs, { dryRun: opts.dryRun, force: ctx.opts.force });
-    for (const w of ssh.warnings) feedback.warn(w);
+    for (const w of ssh.warnings) warn(w);
     for (const e of ssh.edits.filter((x) => x.action !== "unchanged")) {
       if (e.action === "created") created.push(e.file);
       lines.push(`${opts.dryRun ? (e.action === "created" ? "create" : e.action === "updated" ? "update" : "keep your edited") : e.action} ${e.file}`);
     }
     if (ssh.backup && ssh.changed) lines.push(`${opts.dryRun ? "back up" : "backed up"} ~/.ssh/config to ${ssh.backup}`);
     changed ||= ssh.changed;
-    report.ssh_files = ssh.edits;
+    if (!opts.quiet) report.ssh_files = ssh.edits;
   }
   if (!opts.dryRun) {
     addStep(report, "config", changed ? "done" : "skipped", changed ? lines.join("; ") : "ssh and tsh config already seeded");

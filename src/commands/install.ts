@@ -117,7 +117,7 @@ export async function runInstall(ctx: Context): Promise<number> {
   }
 
   // What can be checked before the first change is: a run that would fail half-way fails here.
-  await stage(report, "preflight", () => preflight(ctx));
+  await stage(report, "preflight", () => preflight(ctx, clusters, groups));
   await stage(report, "root", () => claimRoot(layout, host));
   const lock = await stage(report, "lock", () =>
     acquireLock(layout.lockPath, {
@@ -218,8 +218,10 @@ async function stage<T>(report: Context["report"], name: string, run: () => Prom
  * edits, ~/.ssh and TELEPORT_HOME. A read-only ~/.ssh then fails the run with nothing done, rather
  * than after tsh was switched and PATH edited.
  */
-async function preflight(ctx: Context): Promise<void> {
+async function preflight(ctx: Context, clusters: QueriedCluster[], groups: Group[]): Promise<void> {
   const { layout, platform, opts, host } = ctx;
+  // Dry runs read every file the real steps will read (a FIFO, a device or a huge file fails here).
+  await readState(layout);
   const targets = [layout.root];
   if (opts.modifyPath) targets.push(...(await platform.addToPath(layout, { dryRun: true })).edits.filter((e) => e.action !== "unchanged").map((e) => e.file));
   if (opts.seedConfig) {
@@ -228,6 +230,7 @@ async function preflight(ctx: Context): Promise<void> {
     targets.push(ssh.config, ssh.tshupDir, ctx.teleportHome);
   }
   for (const t of targets) await requireWritable(t);
+  if (opts.seedConfig) await seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: true, quiet: true });
 }
 
 /** The path, or the nearest directory that exists above it, must be writable (and a directory where one is needed). */

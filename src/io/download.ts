@@ -31,6 +31,8 @@ export interface DownloadJob {
 
 class RestartFromZero extends Error {}
 
+const DISK_ERRORS = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO"]);
+
 
 /**
  * Fetches an artifact's `.sha256` sidecar and returns its hex digest and its bytes as served; the
@@ -187,6 +189,9 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       } catch (err) {
         res.stream.destroy();
         if (extractorError) throw extractorError;
+        // The disk, not the network: a full disk is not retried and not called a cut connection.
+        if (partialError) throw partialError;
+        if (DISK_ERRORS.has(String((err as { code?: string }).code))) throw fsError(err, "write", job.partialPath);
         if (err instanceof TshupError && err.code !== "network") throw err;
         const code = (err as { retryCode?: string; code?: string }).retryCode ?? (err as { code?: string }).code;
         const wrapped = networkError(`downloading ${job.url} was cut off after ${offset} bytes: ${(err as Error).message}`, "run tshup again; it resumes where it stopped");
@@ -195,8 +200,13 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       }
     }
   } finally {
-    partial.end();
-    await once(partial, "close").catch(() => {});
+    // A write error (a full disk) has already closed the stream: waiting for "close" again would
+    // wait for ever.
+    if (!partial.closed) {
+      const closed = once(partial, "close").catch(() => {});
+      partial.end();
+      await closed;
+    }
   }
   if (partialError) throw partialError;
 

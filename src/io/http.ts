@@ -72,11 +72,11 @@ export class Http {
 
   /**
    * GET with retries; returns the last answer (even an error status) once retries are spent. A
-   * small answer also has an overall deadline (twice the idle timeout, at least 10 s), so a server
+   * small answer also has an overall deadline (twice the idle timeout, at least 5 s), so a server
    * that drips a byte at a time cannot hold a run for ever.
    */
   async get(url: string, opts: { insecure?: boolean; maxBytes?: number } = {}): Promise<BufferedResponse> {
-    const deadlineMs = Math.max(2 * this.settings.timeoutMs, 10_000);
+    const deadlineMs = Math.max(2 * this.settings.timeoutMs, 5_000);
     return this.withRetries(url, async () => {
       const res = await this.open(url, { insecure: opts.insecure ?? false, offset: 0, deadlineMs });
       const body = await readAll(await decoded(res), opts.maxBytes ?? 4 * 1024 * 1024, url);
@@ -131,7 +131,8 @@ export class Http {
         if (opts.deadlineMs !== undefined) {
           const seconds = Math.round(opts.deadlineMs / 1000);
           const deadline = setTimeout(() => {
-            const err = Object.assign(new Error(`no complete answer within ${seconds} s`), { code: "ETIMEDOUT" });
+            // Not retried: a server that drips its answer will drip it again.
+            const err = Object.assign(new Error(`no complete answer within ${seconds} s`), { code: "EDEADLINE" });
             if (res) res.destroy(err);
             else req.destroy(err);
           }, opts.deadlineMs);
@@ -391,7 +392,7 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
       "check HTTPS_PROXY / HTTP_PROXY and NO_PROXY, or that the proxy is running",
       err,
     );
-  } else if (code === "ETIMEDOUT") {
+  } else if (code === "ETIMEDOUT" || code === "EDEADLINE") {
     out = networkError(`timed out talking to ${url}: ${reason}`, "check the network, or raise --timeout", err);
   } else {
     out = networkError(`could not reach ${url}: ${reason}`, "check the address and your network connection", err);

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
@@ -84,6 +85,15 @@ export async function makeHome(prefix = "tshup-home-"): Promise<{ home: string; 
   return { home, env, cleanup: () => fsp.rm(home, { recursive: true, force: true }) };
 }
 
+/** A file's bytes as a string key; a large one (a test's sparse giant) by its size and hash. */
+async function contentKey(p: string): Promise<string> {
+  const { size } = await fsp.stat(p);
+  if (size <= 8 * 1024 * 1024) return (await fsp.readFile(p)).toString("base64");
+  const hash = createHash("sha256");
+  for await (const chunk of fs.createReadStream(p)) hash.update(chunk as Buffer);
+  return `${size} bytes, sha256 ${hash.digest("hex")}`;
+}
+
 /** Every file under a directory with its bytes, to prove a failed run changed nothing. */
 export async function snapshot(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -98,7 +108,9 @@ export async function snapshot(dir: string): Promise<Map<string, string>> {
       const p = path.join(d, e.name);
       if (e.isSymbolicLink()) out.set(p, `-> ${await fsp.readlink(p)}`);
       else if (e.isDirectory()) await walk(p);
-      else out.set(p, (await fsp.readFile(p)).toString("base64"));
+      else if (e.isFile()) out.set(p, await contentKey(p));
+      // A FIFO or socket planted by a test is recorded, never read (reading would block).
+      else out.set(p, e.isFIFO() ? "(fifo)" : "(special file)");
     }
   };
   await walk(dir);
