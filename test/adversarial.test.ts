@@ -89,6 +89,14 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
     return { ...h, root, env, decoy };
   }
 
+  /** The cluster moves to 17.5.2 and the CDN has it, until the test ends. */
+  async function offerUpgrade(t: { after: (fn: () => void) => void }) {
+    proxy.update({ serverVersion: "17.5.2" });
+    t.after(() => proxy.update({ serverVersion: OLD }));
+    await standin.addArtifact(linux("17.5.2"));
+    t.after(() => standin.removeArtifact(artifact("17.5.2")));
+  }
+
   /** What a failed run must leave exactly as it was: the decoy, the user's files, the installed versions. */
   async function fingerprint(w: World) {
     const keep = await snapshot(w.home);
@@ -306,10 +314,7 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
     test("a plain-http mirror without a trusted hash is refused (exit 5); --allow-http-mirror is recorded", async (t) => {
       const w = await world();
       t.after(w.cleanup);
-      proxy.update({ serverVersion: "17.5.2" });
-      t.after(() => proxy.update({ serverVersion: OLD }));
-      await standin.addArtifact(linux("17.5.2"));
-      t.after(() => standin.removeArtifact(artifact("17.5.2")));
+      await offerUpgrade(t);
       const before = await fingerprint(w);
       const started = Date.now();
       const r = await attempt(w, ["--proxy", proxy.addr, "--cdn-url", standin.cdnHttpUrl]);
@@ -372,10 +377,7 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       test(`${name}: exit 7 naming it, without hanging`, async (t) => {
         const w = await world();
         t.after(w.cleanup);
-        proxy.update({ serverVersion: "17.5.2" });
-        t.after(() => proxy.update({ serverVersion: OLD }));
-        await standin.addArtifact(linux("17.5.2"));
-        t.after(() => standin.removeArtifact(artifact("17.5.2")));
+        await offerUpgrade(t);
         await plant(w);
         const before = await fingerprint(w);
         const started = Date.now();
@@ -387,10 +389,7 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
     test("~/.ssh is not a directory: exit 7 before tsh is switched or an rc file edited", async (t) => {
       const w = await world();
       t.after(w.cleanup);
-      proxy.update({ serverVersion: "17.5.2" });
-      t.after(() => proxy.update({ serverVersion: OLD }));
-      await standin.addArtifact(linux("17.5.2"));
-      t.after(() => standin.removeArtifact(artifact("17.5.2")));
+      await offerUpgrade(t);
       await fsp.rm(path.join(w.home, ".ssh"), { recursive: true });
       await fsp.writeFile(path.join(w.home, ".ssh"), "not a directory\n");
       await fsp.rm(path.join(w.home, ".profile"), { force: true });
@@ -428,10 +427,7 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
     test("SIGTERM during a --json run prints one document (exit 143) and leaves no lock or staging", async (t) => {
       const w = await world();
       t.after(w.cleanup);
-      proxy.update({ serverVersion: "17.5.2" });
-      t.after(() => proxy.update({ serverVersion: OLD }));
-      await standin.addArtifact(linux("17.5.2"));
-      t.after(() => standin.removeArtifact(artifact("17.5.2")));
+      await offerUpgrade(t);
       standin.setFault(artifact("17.5.2"), { kind: "slow", bytesPerSecond: 500 });
       t.after(() => standin.clearFaults());
       const before = await fingerprint(w);
