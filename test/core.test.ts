@@ -44,6 +44,13 @@ test("platforms without a Teleport build are refused", () => {
   assert.throws(() => artifactCandidates({ version: "17.5.1", platform: "win32", arch: "arm64", edition: "community", fips: false }));
   assert.throws(() => artifactCandidates({ version: "17.5.1", platform: "linux", arch: "riscv64", edition: "community", fips: false }));
   assert.throws(() => artifactCandidates({ version: "17.5.1", platform: "darwin", arch: "arm64", edition: "ent", fips: true }));
+  for (const arch of ["arm", "ia32"]) {
+    assert.throws(
+      () => artifactCandidates({ version: "17.5.1", platform: "linux", arch, edition: "ent", fips: true }),
+      /no FIPS build for linux-(arm|386): FIPS builds exist for linux-amd64 and linux-arm64 only/,
+      `no linux-${arch}-fips is asked for`,
+    );
+  }
 });
 
 test("version ids keep editions side by side", () => {

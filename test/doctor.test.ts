@@ -99,3 +99,33 @@ test("certificate validity is read from the OpenSSH certificate itself", async (
   assert.equal(v.validBefore.getTime() - v.validAfter.getTime(), 24 * 3600 * 1000);
   assert.equal(certificateValidity("ssh-ed25519 AAAA not a cert"), null);
 });
+
+test("a managed copy tsh would re-run instead (its own ~/.tsh/bin record, or TELEPORT_TOOLS_VERSION) is reported with its fix", async (t) => {
+  const h = await healthyHome();
+  t.after(h.cleanup);
+  const tools = path.join(h.home, ".tsh", "bin");
+  await fsp.mkdir(tools, { recursive: true });
+  await fsp.writeFile(path.join(h.home, ".tsh", "current-profile"), "127.0.0.1\n");
+  // As tsh 17+ writes it (lib/autoupdate/tools/config.go).
+  await fsp.writeFile(
+    path.join(tools, ".config.json"),
+    JSON.stringify({ version: "v1", configs: { "127.0.0.1": { version: "17.4.0", disabled: false } }, tools: [{ version: "17.4.0", os: "linux", arch: "amd64", path: { tsh: "pkg/tsh" } }], max_tools: 3 }),
+  );
+  const doctor = await runCli(variant, ["doctor", "--proxy", proxy.addr, "--json"], { env: h.env });
+  assert.equal(doctor.code, 3);
+  const f = doctor.json.findings.find((x: any) => x.check === "managed-updates");
+  assert.equal(f.status, "problem");
+  assert.match(f.detail, /recorded 17\.4\.0 for the profile 127\.0\.0\.1 .* instead of tshup's 17\.5\.1/);
+  assert.match(f.fix, /remove .*\.tsh\/bin/);
+  const status = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+  assert.deepEqual(status.json.managed_override, { source: "config", version: "17.4.0", file: path.join(tools, ".config.json"), profile: "127.0.0.1" });
+  assert.match(status.stderr, /re-runs that instead of tshup's 17\.5\.1/);
+
+  const off = await runCli(variant, ["doctor", "--proxy", proxy.addr, "--json"], { env: { ...h.env, TELEPORT_TOOLS_VERSION: "off" } });
+  assert.equal(off.json.findings.find((x: any) => x.check === "managed-updates").status, "ok", "TELEPORT_TOOLS_VERSION=off stops the re-run");
+  await fsp.rm(tools, { recursive: true });
+  const pinned = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: { ...h.env, TELEPORT_TOOLS_VERSION: "17.3.0" } });
+  assert.equal(pinned.json.managed_override.source, "TELEPORT_TOOLS_VERSION");
+  const clean = await runCli(variant, ["doctor", "--proxy", proxy.addr, "--json"], { env: h.env });
+  assert.equal(clean.json.findings.find((x: any) => x.check === "managed-updates").status, "ok");
+});

@@ -56,8 +56,8 @@ describe("several clusters", () => {
     assert.match(execFileSync(path.join(bin, "tsh-legacy"), ["version"], { encoding: "utf8" }), /v15\.4\.2 /);
     assert.deepEqual(fs.readdirSync(path.join(h.home, ".local", "share", "tshup", "versions")).sort(), ["15.4.2", "17.5.1"]);
     const conf = (name: string) => fs.readFileSync(path.join(h.home, ".ssh", "tshup", `${name}.conf`), "utf8");
-    assert.match(conf("prod"), new RegExp(`ProxyCommand '${path.join(bin, "tsh")}' proxy ssh --cluster=prod`));
-    assert.match(conf("legacy"), new RegExp(`ProxyCommand '${path.join(bin, "tsh-legacy")}' proxy ssh --cluster=legacy`));
+    assert.match(conf("prod"), new RegExp(`ProxyCommand /usr/bin/env TELEPORT_TOOLS_VERSION=off '${path.join(bin, "tsh")}' proxy ssh --cluster=prod`));
+    assert.match(conf("legacy"), new RegExp(`ProxyCommand /usr/bin/env TELEPORT_TOOLS_VERSION=off '${path.join(bin, "tsh-legacy")}' proxy ssh --cluster=legacy`));
     assert.deepEqual(r.json.per_cluster.map((c: any) => [c.cluster, c.version]), [["prod", "17.5.1"], ["legacy", "15.4.2"]]);
     assert.deepEqual(r.json.clusters.map((c: any) => c.compatible), [true, true], "each cluster is served by a tsh in its window");
 

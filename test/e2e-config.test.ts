@@ -74,6 +74,25 @@ describe("site manifests, ssh config and uninstall, end to end", () => {
     assert.equal(again.json.changed, false, JSON.stringify(again.json.steps));
   });
 
+  test("profile, key paths and Host patterns follow the proxy's public address, not the one typed", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const aliased = await standin.addProxy({ cluster: "pub", serverVersion: "17.5.1", tlsRouting: true });
+    t.after(() => aliased.close());
+    aliased.update({ publicAddr: `localhost:${aliased.port}` });
+    const r = await runCli(variant, ["--proxy", aliased.addr, "--user", "alice", "--json"], { env: { ...h.env, ...standin.env } });
+    assert.equal(r.code, 0, r.stderr);
+    const tsh = path.join(h.home, ".tsh");
+    assert.deepEqual(fs.readdirSync(tsh).sort(), ["current-profile", "localhost.yaml"], "one profile, named as tsh names it after login");
+    assert.equal(fs.readFileSync(path.join(tsh, "current-profile"), "utf8").trim(), "localhost");
+    assert.match(fs.readFileSync(path.join(tsh, "localhost.yaml"), "utf8"), new RegExp(`web_proxy_addr: "?localhost:${aliased.port}"?`));
+    const g = sshG(h.home, "node1.pub");
+    assert.ok(g.get("identityfile")!.includes(path.join(tsh, "keys", "localhost", "alice")), String(g.get("identityfile")));
+    assert.ok(g.get("certificatefile")!.includes(path.join(tsh, "keys", "localhost", "alice-ssh", "pub-cert.pub")));
+    assert.match(g.get("proxycommand")![0]!, new RegExp(`--proxy=localhost:${aliased.port} `));
+    assert.ok(sshG(h.home, "localhost").get("identityfile")!.includes(path.join(tsh, "keys", "localhost", "alice")), "the proxy's own Host line is the public host");
+  });
+
   test("without a manifest the tsh-proxy style covers *.<cluster> through tsh proxy ssh", async (t) => {
     const h = await makeHome();
     t.after(h.cleanup);

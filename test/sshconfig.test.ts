@@ -88,7 +88,7 @@ test("renderClusterConfig, tsh-proxy style: what tsh config prints, with absolut
       "# The hosts are reached through the proxy by tsh, over the proxy's web port.",
       "Host *.example !teleport.example.org",
       "    Port 3022",
-      "    ProxyCommand '/home/jane/.local/share/tshup/bin/tsh' proxy ssh --cluster=example --proxy=teleport.example.org:443 %r@%h:%p",
+      "    ProxyCommand /usr/bin/env TELEPORT_TOOLS_VERSION=off '/home/jane/.local/share/tshup/bin/tsh' proxy ssh --cluster=example --proxy=teleport.example.org:443 %r@%h:%p",
       "",
     ].join("\n"),
   );
@@ -148,7 +148,10 @@ test("renderClusterConfig on Windows: native paths quoted, spaces kept, UNC home
   const text = renderClusterConfig(win);
   assert.match(text, /\n {4}IdentityFile "C:\\Users\\Jane Doe\\\.tsh\\keys\\teleport\.example\.org\\jane\.doe@example\.org"\n/);
   assert.match(text, /\n {4}CertificateFile "C:\\Users\\Jane Doe\\\.tsh\\keys\\teleport\.example\.org\\jane\.doe@example\.org-ssh\\example-cert\.pub"\n/);
-  assert.match(text, /\n {4}ProxyCommand "C:\\Users\\Jane Doe\\AppData\\Local\\tshup\\bin\\tsh\.exe" proxy ssh --cluster=example/);
+  assert.match(text, /\n {4}ProxyCommand "C:\\Users\\Jane Doe\\AppData\\Local\\tshup\\bin\\tsh\.exe" proxy ssh --cluster=example/, "a path with a space can only be quoted");
+  // Older Windows OpenSSH fails on a quoted program (CreateProcessW error 87): a plain path goes bare.
+  const plain = renderClusterConfig({ ...win, tshPath: "C:\\Users\\jane\\AppData\\Local\\tshup\\bin\\tsh.exe" });
+  assert.match(plain, /\n {4}ProxyCommand C:\\Users\\jane\\AppData\\Local\\tshup\\bin\\tsh\.exe proxy ssh --cluster=example --proxy=teleport\.example\.org:443 %r@%h:%p\n/);
   // OpenSSH's parser would turn the leading \\ of a UNC path into one backslash.
   const unc = renderClusterConfig({ ...win, teleportHome: "\\\\fs01\\home\\jane\\.tsh" });
   assert.match(unc, /\n {4}IdentityFile "\/\/fs01\/home\/jane\/\.tsh\/keys\/teleport\.example\.org\/jane\.doe@example\.org"\n/);
@@ -157,7 +160,7 @@ test("renderClusterConfig on Windows: native paths quoted, spaces kept, UNC home
 test("renderClusterConfig doubles % in paths (ssh expands %-tokens there) and shell-quotes the tsh path", () => {
   const text = renderClusterConfig({ ...POSIX, teleportHome: "/home/50%off/.tsh", tshPath: "/opt/it's/tsh", style: "tsh-proxy", hosts: [], options: {} });
   assert.match(text, /IdentityFile "\/home\/50%%off\/\.tsh\/keys\//);
-  assert.match(text, /ProxyCommand '\/opt\/it'"'"'s\/tsh' proxy ssh/);
+  assert.match(text, /ProxyCommand \/usr\/bin\/env TELEPORT_TOOLS_VERSION=off '\/opt\/it'"'"'s\/tsh' proxy ssh/);
 });
 
 test("renderClusterConfig refuses values that would break or inject ssh config lines", () => {
@@ -166,7 +169,10 @@ test("renderClusterConfig refuses values that would break or inject ssh config l
     ["newline in an option", { options: { ServerAliveInterval: "60\nHost *" } }, /ssh option ServerAliveInterval .* must not contain spaces/],
     ["Host as an option", { options: { Host: "x" } }, /would start a new section/],
     ["User as an option", { options: { user: "root" } }, /login/],
-    ["login with a space", { login: "j doe" }, /ssh login "j doe" must not contain spaces/],
+    ["login with a space", { login: "j doe" }, /ssh login "j doe" must be a user name/],
+    ["login with a command substitution", { login: "x$(id)" }, /ssh login "x\$\(id\)" must be a user name/],
+    ["a command-running option", { options: { KnownHostsCommand: "/bin/true" } }, /KnownHostsCommand is not one of the options tshup writes/],
+    ["a shell character in an option value", { options: { SendEnv: "A;B" } }, /must not contain ";"/],
     ["cluster with a space", { cluster: "my cluster" }, /cluster name/],
     ["pattern with a comma", { hosts: ["a,b"] }, /host pattern "a,b"/],
     ["only negated patterns", { hosts: ["!a"] }, /at least one pattern without !/],
@@ -415,7 +421,7 @@ test("a cluster file edited by hand is kept with a warning, replaced with --forc
   }
 });
 
-test("the backup is taken once, before the first change, and never overwritten with other bytes", async () => {
+test("the backup is taken once, before the first change; uninstall removes it once the config has its bytes back", async () => {
   const home = await tempDir("tshup-ssh-");
   try {
     const host = fakeHost(home);
@@ -424,11 +430,17 @@ test("the backup is taken once, before the first change, and never overwritten w
     await fsp.writeFile(paths.config, "Host one\n");
     const r1 = await seedSshConfig(host, [seedConfigFor(home)], { dryRun: false, force: false });
     assert.equal(r1.backup, paths.backup);
+    const again = await seedSshConfig(host, [seedConfigFor(home)], { dryRun: false, force: true });
+    assert.equal(again.backup, undefined, "no second backup while the block is in place");
+    assert.equal(await fsp.readFile(paths.backup, "utf8"), "Host one\n");
     await removeSshConfig(host, { dryRun: false });
+    assert.equal(await fsp.readFile(paths.config, "utf8"), "Host one\n");
+    assert.equal(fs.existsSync(paths.backup), false, "the backup goes with the block");
+    await fsp.writeFile(paths.backup, "Host older\n");
     await fsp.writeFile(paths.config, "Host two\n");
     const r2 = await seedSshConfig(host, [seedConfigFor(home)], { dryRun: false, force: false });
-    assert.equal(r2.backup, `${paths.backup}-20250102T030405Z`);
-    assert.equal(await fsp.readFile(paths.backup, "utf8"), "Host one\n");
+    assert.equal(r2.backup, `${paths.backup}-20250102T030405Z`, "a backup with other bytes is never overwritten");
+    assert.equal(await fsp.readFile(paths.backup, "utf8"), "Host older\n");
     assert.equal(await fsp.readFile(r2.backup!, "utf8"), "Host two\n");
   } finally {
     await fsp.rm(home, { recursive: true, force: true });
@@ -611,7 +623,7 @@ test("ssh -G: the tsh-proxy style sends *.<cluster> through tsh proxy ssh and le
     const keys = path.join(teleportHome, "keys", "teleport.example.org");
     const node = sshG(paths.config, "node1.example.teleport", home);
     assert.equal(node.ok, true, node.err);
-    assert.equal(node.map.get("proxycommand")?.[0], `'${tshPath}' proxy ssh --cluster=example.teleport --proxy=teleport.example.org:443 %r@%h:%p`);
+    assert.equal(node.map.get("proxycommand")?.[0], `/usr/bin/env TELEPORT_TOOLS_VERSION=off '${tshPath}' proxy ssh --cluster=example.teleport --proxy=teleport.example.org:443 %r@%h:%p`);
     assert.equal(node.map.get("port")?.[0], "3022");
     assert.equal(node.map.get("user")?.[0], "jdoe");
     assert.equal(node.map.get("identityfile")?.[0], path.join(keys, "jane.doe@example.org"), "a path with a space survives quoting");

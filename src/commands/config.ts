@@ -1,14 +1,13 @@
-import path from "node:path";
 import type { Context } from "../context.js";
 import { EMBEDDED_MANIFEST } from "../build-info.js";
 import type { Manifest, ManifestCluster } from "../core/manifest.js";
-import { parseProxyAddress } from "../core/proxyaddr.js";
+import { hostOf, parseProxyAddress, tshProfileAddr } from "../core/proxyaddr.js";
 import { usageError, networkError, TshupError } from "../core/errors.js";
 import { addStep } from "../core/report.js";
 import type { ClusterSshConfig } from "../core/sshconfig.js";
 import { seedSshConfig, removeSshConfig } from "../io/sshconfig.js";
-import { seedTshProfile } from "../io/tshprofile.js";
-import { readRegularFile, readTextIfExists } from "../io/fsx.js";
+import { readProfileUser, seedTshProfile } from "../io/tshprofile.js";
+import { readRegularFile } from "../io/fsx.js";
 import type { QueriedCluster } from "./clusters.js";
 import type { ClusterInfo } from "../core/ping.js";
 
@@ -65,14 +64,9 @@ export function manifestClusterFor(m: Manifest | null, c: ClusterInfo): Manifest
   });
 }
 
-const hostOf = (addr: string) => addr.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-
 /** The Teleport user: --user, the manifest, or the user of tsh's existing profile for this proxy. */
-export async function teleportUserFor(ctx: Context, c: QueriedCluster): Promise<string | null> {
-  if (ctx.opts.user) return ctx.opts.user;
-  const profile = await readTextIfExists(path.join(ctx.teleportHome, `${hostOf(c.proxy)}.yaml`));
-  const m = profile ? /^user:\s*["']?([^"'\s]+)["']?\s*$/m.exec(profile) : null;
-  return m ? m[1]! : null;
+export async function teleportUserFor(ctx: Context, c: ClusterInfo): Promise<string | null> {
+  return ctx.opts.user ?? (await readProfileUser(ctx.teleportHome, hostOf(tshProfileAddr(c))));
 }
 
 /** ssh and tsh files for each cluster; `tshPathFor` names the tsh its ProxyCommand runs. */
@@ -91,14 +85,16 @@ export async function seedConfig(
   const specs: ClusterSshConfig[] = [];
   for (const c of clusters) {
     const user = await teleportUserFor(ctx, c);
-    const proxyHost = hostOf(c.proxy);
+    // tsh keeps the cluster under the proxy's public address, not the one typed (TELEPORT.md 6).
+    const webAddr = tshProfileAddr(c);
+    const proxyHost = hostOf(webAddr);
     const profile = await seedTshProfile(
       host,
       {
         teleportHome: ctx.teleportHome,
         proxyHost,
-        webProxyAddr: c.proxy,
-        sshProxyAddr: c.tlsRouting ? c.proxy : c.sshPublicAddr ?? `${proxyHost}:3023`,
+        webProxyAddr: webAddr,
+        sshProxyAddr: c.tlsRouting ? webAddr : c.sshPublicAddr ?? `${proxyHost}:3023`,
         user: user ?? undefined,
         cluster: c.cluster || proxyHost,
         tlsRoutingEnabled: c.tlsRouting,
@@ -117,7 +113,7 @@ export async function seedConfig(
     const mc = manifestClusterFor(ctx.site, c);
     specs.push({
       proxyHost,
-      proxyPort: parseProxyAddress(c.proxy).port,
+      proxyPort: parseProxyAddress(webAddr).port,
       sshProxyAddr: c.sshPublicAddr ?? undefined,
       cluster: c.cluster || proxyHost,
       teleportUser: user,

@@ -7,6 +7,8 @@ import { inWindow, describeWindow } from "../core/version.js";
 import { certificateValidity } from "../core/sshcert.js";
 import { clusterReport } from "../core/report.js";
 import { tildify } from "../core/format.js";
+import { hostOf, tshProfileAddr } from "../core/proxyaddr.js";
+import { readProfileUser } from "../io/tshprofile.js";
 import { readState } from "../io/store.js";
 import { readTextIfExists } from "../io/fsx.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
@@ -36,6 +38,14 @@ export async function runDoctor(ctx: Context): Promise<number> {
   report.paths = reportPaths(ctx);
   if (!active) add("installed", "problem", `no tsh installed by tshup in ${show(layout.root)}`, "run tshup --proxy <your proxy>");
   else add("installed", "ok", `tsh ${active.version} is active (${show(report.paths.tsh)})`);
+  if (active) {
+    const { findManagedOverride, describeOverride } = await import("../io/managed.js");
+    const o = await findManagedOverride(ctx, active.version);
+    if (o) {
+      const d = describeOverride(o, active.version);
+      add("managed-updates", "problem", d.detail, d.fix);
+    } else add("managed-updates", "ok", `no managed copy of tsh would run instead of ${active.version}`);
+  }
 
   checkPath(ctx, add, show);
 
@@ -118,9 +128,8 @@ function checkPath(ctx: Context, add: (c: string, s: FindingStatus, d: string, f
 }
 
 async function checkCertificate(ctx: Context, c: QueriedCluster, add: (c: string, s: FindingStatus, d: string, f?: string) => void, show: (p: string) => string): Promise<void> {
-  const proxyHost = c.proxy.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-  const profile = await readTextIfExists(path.join(ctx.teleportHome, `${proxyHost}.yaml`));
-  const user = ctx.opts.user ?? (profile ? /^user:\s*["']?([^"'\s]+)/m.exec(profile)?.[1] : undefined);
+  const proxyHost = hostOf(tshProfileAddr(c));
+  const user = ctx.opts.user ?? (await readProfileUser(ctx.teleportHome, proxyHost));
   if (!user) {
     add("certificate", "info", `no Teleport user known for ${proxyHost}`, `run tsh login --proxy=${c.proxy}`);
     return;

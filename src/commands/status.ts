@@ -21,6 +21,15 @@ export async function runStatus(ctx: Context): Promise<number> {
   report.target = target.version;
   report.action = actionFor(active?.version ?? null, target.version, activeId === target.id);
   const pending = report.action !== "none";
+  if (active) {
+    const { findManagedOverride, describeOverride } = await import("../io/managed.js");
+    const o = await findManagedOverride(ctx, active.version);
+    if (o) {
+      report.managed_override = { source: o.source, version: o.version, file: o.file, ...(o.profile ? { profile: o.profile } : {}) };
+      const d = describeOverride(o, active.version);
+      ctx.feedback.warn(`${d.detail}; ${d.fix}`);
+    }
+  }
   if (!opts.json && !opts.quiet) {
     const out = (s: string) => host.stdout.write(`${s}\n`);
     out(`active:  ${active ? `tsh ${active.version}${active.id !== active.version ? ` (${active.id})` : ""}` : "none"}`);

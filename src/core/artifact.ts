@@ -32,6 +32,9 @@ export function artifactCandidates(req: ArtifactRequest): Artifact[] {
     case "linux": {
       const arch = LINUX_ARCH[req.arch];
       if (!arch) throw new Error(`no Teleport build for linux-${req.arch}`);
+      if (req.fips && arch !== "amd64" && arch !== "arm64") {
+        throw new Error(`Teleport publishes no FIPS build for linux-${arch}: FIPS builds exist for linux-amd64 and linux-arm64 only`);
+      }
       return [{ name: `teleport${ent}-v${v}-linux-${arch}${req.fips ? "-fips" : ""}-bin.tar.gz`, kind: "tar.gz" }];
     }
     case "darwin": {

@@ -59,3 +59,24 @@ export function parseProxyAddress(input: string): ProxyAddress {
   const urlHost = host.includes(":") ? `[${host}]` : host;
   return { host, port, addr: `${urlHost}:${port}`, url: `https://${urlHost}:${port}` };
 }
+
+/** Host of a host:port (IPv6 in brackets), as tsh's Profile.Name() takes it. */
+export function hostOf(addr: string): string {
+  const m = /^\[([^\]]+)\]:\d+$/.exec(addr) ?? /^([^:]+):\d+$/.exec(addr);
+  return m ? m[1]! : addr;
+}
+
+/**
+ * The web address tsh keeps a cluster under. After pinging, tsh replaces the address typed with
+ * the proxy's advertised `proxy.ssh.public_addr`, and names the profile, the key directory and
+ * (in `tsh config`) the ssh Host patterns after that host; so must tshup, or ssh points at keys
+ * that never exist.
+ */
+export function tshProfileAddr(c: { proxy: string; webPublicAddr: string | null }): string {
+  if (!c.webPublicAddr) return c.proxy;
+  try {
+    return parseProxyAddress(c.webPublicAddr).addr;
+  } catch {
+    return c.proxy;
+  }
+}

@@ -266,13 +266,18 @@ function configPath(p: string, windows: boolean): string {
 }
 
 /**
- * The tsh path at the head of a ProxyCommand. POSIX ssh hands the command to the shell, where single
- * quotes keep every character literal; Windows' ssh starts it directly, where double quotes are the
- * only quoting and paths cannot contain them.
+ * The head of a ProxyCommand: the tsh tshup installed, with tsh's own managed updates off for it
+ * (TELEPORT_TOOLS_VERSION=off), so that inside ssh it neither re-runs another version recorded in
+ * ~/.tsh/bin nor downloads one mid-connection. POSIX ssh hands the command to the shell as
+ * `exec <command>`, where an assignment cannot lead, hence env(1); single quotes keep every
+ * character of the path literal. Windows' ssh starts the command directly (no shell, so no
+ * environment prefix), and older Windows OpenSSH fails on a quoted program path
+ * (CreateProcessW error 87, gravitational/teleport#16181): the path is written bare unless it
+ * has a space, where quotes are the only form that works at all.
  */
-function commandPath(p: string, windows: boolean): string {
-  const quoted = windows ? `"${p}"` : `'${p.replace(/'/g, `'"'"'`)}'`;
-  return quoted.replace(/%/g, "%%");
+function commandHead(p: string, windows: boolean): string {
+  const head = windows ? (/\s/.test(p) ? `"${p}"` : p) : `/usr/bin/env TELEPORT_TOOLS_VERSION=off '${p.replace(/'/g, `'"'"'`)}'`;
+  return head.replace(/%/g, "%%");
 }
 
 function optionLine(name: string, value: SshOptionValue): string {
@@ -362,7 +367,7 @@ export function renderClusterConfig(c: ClusterSshConfig): string {
       "# The hosts are reached through the proxy by tsh, over the proxy's web port.",
       `Host ${[...hosts, `!${c.proxyHost}`].join(" ")}`,
       `    Port ${NODE_SSH_PORT}`,
-      `    ProxyCommand ${commandPath(c.tshPath, c.windows)} proxy ssh --cluster=${c.cluster} --proxy=${c.proxyHost}:${c.proxyPort} %r@%h:%p`,
+      `    ProxyCommand ${commandHead(c.tshPath, c.windows)} proxy ssh --cluster=${c.cluster} --proxy=${c.proxyHost}:${c.proxyPort} %r@%h:%p`,
     ];
   } else {
     if (c.hosts.length === 0) {

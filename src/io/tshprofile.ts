@@ -5,12 +5,13 @@
  * `tsh login` then rewrites the file with everything the proxy tells it.
  */
 import fs from "node:fs/promises";
+import path from "node:path";
 import type { Host } from "../host.js";
 import { fsError, TshupError } from "../core/errors.js";
 import { pathFor } from "../core/layout.js";
-import { isValidHost } from "../core/proxyaddr.js";
+import { hostOf, isValidHost } from "../core/proxyaddr.js";
 import { teleportUserProblem } from "../core/sshconfig.js";
-import { atomicWriteFile } from "./fsx.js";
+import { atomicWriteFile, readTextIfExists } from "./fsx.js";
 
 export interface TshProfileSeed {
   teleportHome: string;
@@ -31,10 +32,10 @@ export interface TshProfileResult {
   warnings: string[];
 }
 
-/** Host of a host:port (IPv6 in brackets), as tsh's Profile.Name() takes it. */
-function hostOf(addr: string): string {
-  const m = /^\[([^\]]+)\]:\d+$/.exec(addr) ?? /^([^:]+):\d+$/.exec(addr);
-  return m ? m[1]! : addr;
+/** The `user:` of tsh's profile for a proxy host, or null. */
+export async function readProfileUser(teleportHome: string, proxyHost: string): Promise<string | null> {
+  const text = await readTextIfExists(path.join(teleportHome, `${proxyHost}.yaml`));
+  return (text ? /^user:\s*["']?([^"'\s]+)["']?\s*$/m.exec(text)?.[1] : undefined) ?? null;
 }
 
 /**
@@ -109,4 +110,10 @@ export async function seedTshProfile(host: Host, p: TshProfileSeed, opts: { dryR
     for (const w of writes) await w();
   }
   return { changed: writes.length > 0, edits, warnings: [] };
+}
+
+/** tsh's current profile name (`current-profile`), or null. */
+export async function readCurrentProfile(teleportHome: string): Promise<string | null> {
+  const name = (await readTextIfExists(path.join(teleportHome, "current-profile")))?.trim();
+  return name && !/[/\\]/.test(name) ? name : null;
 }
