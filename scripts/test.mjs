@@ -25,6 +25,8 @@ function findTests(dir) {
 const filters = process.argv.slice(2);
 run(npm, ["run", "--silent", "build"]);
 if (process.env.TSHUP_TEST_SKIP_DIST !== "1") run(npm, ["run", "--silent", "dist"]);
+// The real Teleport the tests run against: built once, then reused from the cache.
+run(npm, ["run", "--silent", "teleport:build"]);
 const files = findTests(path.join(root, "test"))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();

@@ -23,8 +23,7 @@ import {
   removeIncludeBlock,
   renderClusterConfig,
   upsertIncludeBlock,
-  type ClusterSshConfig,
-} from "../src/core/sshconfig.js";
+  type ClusterSshConfig, parseHostCAs, renderKnownHosts } from "../src/core/sshconfig.js";
 import { removeSshConfig, seedSshConfig, sshPaths } from "../src/io/sshconfig.js";
 import { seedTshProfile, renderTshProfile } from "../src/io/tshprofile.js";
 import { requireTool } from "./support/tools.js";
@@ -640,4 +639,23 @@ test("ssh -G: the tsh-proxy style sends *.<cluster> through tsh proxy ssh and le
   } finally {
     await fsp.rm(home, { recursive: true, force: true });
   }
+});
+
+test("host CA keys from the proxy's export: only well-formed @cert-authority lines reach tshup's known_hosts file", async () => {
+  const key = `AAAAB3NzaC1yc2EAAAADAQABAAABAQ${"x".repeat(40)}`;
+  const answer = [
+    `@cert-authority tshup-test,*.tshup-test ssh-rsa ${key} type=host`,
+    "@cert-authority * ssh-rsa AAAA$(touch /tmp/pwned)",
+    "ProxyCommand sh -c evil",
+    `@cert-authority x ssh-ed25519 ${key}\r`,
+    `@cert-authority x ssh-ed25519 ${key} extra words`,
+  ].join("\n");
+  assert.deepEqual(parseHostCAs(answer), [`ssh-rsa ${key}`, `ssh-ed25519 ${key}`]);
+  const c = { ...POSIX, style: "proxyjump" as const, hosts: ["node-*", "!node-x"], jump: "jump.example.org:3023", options: {}, hostCAs: parseHostCAs(answer) };
+  const text = renderKnownHosts(c);
+  assert.match(text, new RegExp(`\\n@cert-authority jump\\.example\\.org,node-\\* ssh-rsa ${key}\\n`));
+  assert.equal(managedFileState(text), "tshup");
+  assert.match(renderClusterConfig(c), /\n {4}GlobalKnownHostsFile "\/home\/jane\/\.ssh\/tshup\/example\.known_hosts" "\/etc\/ssh\/ssh_known_hosts" "\/etc\/ssh\/ssh_known_hosts2"\n/);
+  assert.doesNotMatch(renderClusterConfig({ ...c, hostCAs: [] }), /KnownHostsFile/, "without a CA the user's own known hosts settings apply unchanged");
+  assert.throws(() => renderKnownHosts({ ...c, hostCAs: ["ssh-rsa AAAA\nHost *"] }), /host CA key/);
 });

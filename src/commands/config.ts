@@ -4,7 +4,7 @@ import type { Manifest, ManifestCluster } from "../core/manifest.js";
 import { hostOf, parseProxyAddress, tshProfileAddr } from "../core/proxyaddr.js";
 import { usageError, networkError, TshupError } from "../core/errors.js";
 import { addStep } from "../core/report.js";
-import type { ClusterSshConfig } from "../core/sshconfig.js";
+import { parseHostCAs, type ClusterSshConfig } from "../core/sshconfig.js";
 import { seedSshConfig, removeSshConfig } from "../io/sshconfig.js";
 import { readProfileUser, seedTshProfile } from "../io/tshprofile.js";
 import { readRegularFile } from "../io/fsx.js";
@@ -69,6 +69,32 @@ export async function teleportUserFor(ctx: Context, c: ClusterInfo): Promise<str
   return ctx.opts.user ?? (await readProfileUser(ctx.teleportHome, hostOf(tshProfileAddr(c))));
 }
 
+const hostCAs = new Map<string, Promise<string[]>>();
+
+/**
+ * The cluster's SSH host CA, from the proxy's public /webapi/auth/export?type=host, asked once per
+ * run. It is fetched over verified TLS only: with --insecure nothing vouches for it, so none is
+ * written and ssh asks about host keys as it would without tshup.
+ */
+async function hostCAsOf(ctx: Context, c: ClusterInfo): Promise<string[]> {
+  if (ctx.opts.insecure) {
+    ctx.feedback.warn(`not fetching the SSH host CA of ${c.proxy} over an unverified connection (--insecure); ssh will ask about the hosts' keys`);
+    return [];
+  }
+  let pending = hostCAs.get(c.proxy);
+  if (!pending) {
+    const url = `${parseProxyAddress(c.proxy).url}/webapi/auth/export?type=host`;
+    pending = ctx.http.get(url, { maxBytes: 256 * 1024 }).then(
+      (res) => (res.status === 200 ? parseHostCAs(res.body.toString("utf8")) : []),
+      () => [],
+    );
+    hostCAs.set(c.proxy, pending);
+  }
+  const keys = await pending;
+  if (keys.length === 0) ctx.feedback.verbose(`${c.proxy} gave no SSH host CA; ssh will ask about the hosts' keys`);
+  return keys;
+}
+
 /** ssh and tsh files for each cluster; `tshPathFor` names the tsh its ProxyCommand runs. */
 export async function seedConfig(
   ctx: Context,
@@ -111,6 +137,7 @@ export async function seedConfig(
       continue;
     }
     const mc = manifestClusterFor(ctx.site, c);
+    const style = mc?.ssh?.style ?? "tsh-proxy";
     specs.push({
       proxyHost,
       proxyPort: parseProxyAddress(webAddr).port,
@@ -118,7 +145,8 @@ export async function seedConfig(
       cluster: c.cluster || proxyHost,
       teleportUser: user,
       login: ctx.opts.login ?? undefined,
-      style: mc?.ssh?.style ?? "tsh-proxy",
+      style,
+      hostCAs: style === "proxyjump" ? await hostCAsOf(ctx, c) : undefined,
       hosts: mc?.ssh?.hosts ?? [],
       jump: mc?.ssh?.jump,
       options: mc?.ssh?.options ?? {},

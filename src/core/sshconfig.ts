@@ -39,6 +39,12 @@ export interface ClusterSshConfig {
   teleportHome: string;
   homeDir: string;
   windows: boolean;
+  /**
+   * The cluster's SSH host CA keys ("<type> <base64>", from the proxy's public
+   * /webapi/auth/export?type=host), for the proxyjump style: tsh's known_hosts trusts them only for
+   * `*.<cluster>`, and a jump-host site reaches its hosts by their own names.
+   */
+  hostCAs?: string[];
 }
 
 /** Teleport's node SSH port, used by tsh-proxy style like `tsh config` does. */
@@ -245,12 +251,21 @@ const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i;
  * on every file system get a short hash of the real name, so two clusters never share a file.
  */
 export function clusterConfigFileName(cluster: string): string {
+  return `${clusterFileBase(cluster)}.conf`;
+}
+
+/** `~/.ssh/tshup/<cluster>.known_hosts`: the cluster's host CA for its proxyjump hosts. */
+export function clusterKnownHostsFileName(cluster: string): string {
+  return `${clusterFileBase(cluster)}.known_hosts`;
+}
+
+function clusterFileBase(cluster: string): string {
   let base = cluster.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[.]+/, "").replace(/[. ]+$/, "");
   if (base === "") base = "cluster";
   if (WINDOWS_RESERVED.test(base)) base = `_${base}`;
   if (base.length > 80) base = base.slice(0, 80);
   if (base !== cluster) base += `-${createHash("sha256").update(cluster).digest("hex").slice(0, 8)}`;
-  return `${base}.conf`;
+  return base;
 }
 
 /**
@@ -378,6 +393,12 @@ export function renderClusterConfig(c: ClusterSshConfig): string {
       "# Common settings for the jump host (the proxy's SSH port) and the hosts behind it.",
       `Host ${uniq([jump.host, ...c.hosts]).join(" ")}`,
       ...user,
+      // Teleport hosts present host certificates signed by the cluster's host CA, which tsh's
+      // known_hosts trusts only for *.<cluster>. tshup's file vouches for these names, as a global
+      // file, so the user's own UserKnownHostsFile stays as they set it.
+      ...(c.hostCAs?.length
+        ? [`    GlobalKnownHostsFile ${[p.join(c.homeDir, ".ssh", "tshup", clusterKnownHostsFileName(c.cluster)), ...(c.windows ? [] : ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"])].map((f) => configPath(f, c.windows)).join(" ")}`]
+        : []),
       `    IdentityFile ${identity}`,
       `    CertificateFile ${certificate}`,
       ...options,
@@ -391,6 +412,35 @@ export function renderClusterConfig(c: ClusterSshConfig): string {
   const rest = ["", ...body, ""].join("\n");
   const unsealed = head.join("\n") + "\n" + rest;
   return `${head.join("\n")}\n# tshup-sha256: ${contentHash(unsealed)}\n${rest}`;
+}
+
+const HOST_CA = /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) ([A-Za-z0-9+/]{16,16384}={0,2})$/;
+
+/**
+ * The host CA keys in the proxy's `/webapi/auth/export?type=host` answer (known_hosts lines
+ * `@cert-authority <patterns> <type> <base64> [type=host]`), as "<type> <base64>". Anything that is
+ * not such a line is ignored, so nothing else the server sent reaches a file ssh reads.
+ */
+export function parseHostCAs(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^@cert-authority\s+\S+\s+(\S+)\s+(\S+)(?:\s+type=host)?\s*$/.exec(line.trim());
+    if (m && HOST_CA.test(`${m[1]} ${m[2]}`)) out.push(`${m[1]} ${m[2]}`);
+  }
+  return [...new Set(out)];
+}
+
+/** `~/.ssh/tshup/<cluster>.known_hosts` for the proxyjump style: the host CA for the jump host and the hosts behind it. */
+export function renderKnownHosts(c: ClusterSshConfig): string {
+  const patterns = [jumpFor(c).host, ...c.hosts.filter((h) => !h.startsWith("!"))];
+  for (const h of patterns) check("host pattern", h, hostPatternProblem(h));
+  for (const k of c.hostCAs ?? []) check("host CA key", k.slice(0, 40), HOST_CA.test(k) ? null : "is not an ssh public key");
+  const head = [
+    `# The SSH host CA of the Teleport cluster ${c.cluster} (from its proxy ${c.proxyHost}), for the hosts ssh reaches through it.`,
+    "# Written by tshup; tshup uninstall removes this file.",
+  ];
+  const rest = ["", ...(c.hostCAs ?? []).map((k) => `@cert-authority ${[...new Set(patterns)].join(",")} ${k}`), ""].join("\n");
+  return `${head.join("\n")}\n# tshup-sha256: ${contentHash(head.join("\n") + "\n" + rest)}\n${rest}`;
 }
 
 /**

@@ -10,6 +10,8 @@ import { fsError, usageError } from "../core/errors.js";
 import { pathFor } from "../core/layout.js";
 import {
   clusterConfigFileName,
+  clusterKnownHostsFileName,
+  renderKnownHosts,
   hasByteOrderMark,
   includeLineFor,
   managedFileState,
@@ -110,9 +112,11 @@ export async function seedSshConfig(
 
   // Render everything first: a bad value fails the run before anything is written.
   const files = new Map<string, { cluster: string; text: string }>();
-  for (const c of clusters) {
-    const file = p.join(paths.tshupDir, clusterConfigFileName(c.cluster));
-    const text = renderClusterConfig(c);
+  const rendered = clusters.flatMap((c) => [
+    { c, file: p.join(paths.tshupDir, clusterConfigFileName(c.cluster)), text: renderClusterConfig(c) },
+    ...(c.style === "proxyjump" && c.hostCAs?.length ? [{ c, file: p.join(paths.tshupDir, clusterKnownHostsFileName(c.cluster)), text: renderKnownHosts(c) }] : []),
+  ]);
+  for (const { c, file, text } of rendered) {
     const other = files.get(file);
     if (other && other.text === text) continue;
     if (other) {
@@ -239,7 +243,7 @@ export async function removeSshConfig(host: Host, opts: { dryRun: boolean }): Pr
       writes.push(() => removeFile(file));
       continue;
     }
-    const bytes = name.endsWith(".conf") ? await readFileIfExists(file).catch(() => null) : null;
+    const bytes = name.endsWith(".conf") || name.endsWith(".known_hosts") ? await readFileIfExists(file).catch(() => null) : null;
     const state = bytes === null ? "foreign" : managedFileState(bytes.toString("utf8"));
     if (state === "foreign") {
       kept++;
