@@ -21,23 +21,25 @@ test("artifact names for every platform and edition", () => {
     [{ version: "17.5.1", platform: "linux", arch: "x64", edition: "ent", fips: true }, "teleport-ent-v17.5.1-linux-amd64-fips-bin.tar.gz"],
     // FIPS implies enterprise even when the edition says otherwise.
     [{ version: "16.4.2", platform: "linux", arch: "arm64", edition: "community", fips: true }, "teleport-ent-v16.4.2-linux-arm64-fips-bin.tar.gz"],
-    [{ version: "17.5.1", platform: "darwin", arch: "arm64", edition: "community", fips: false }, "teleport-v17.5.1-darwin-universal-bin.tar.gz"],
-    [{ version: "17.5.1", platform: "darwin", arch: "x64", edition: "ent", fips: false }, "teleport-ent-v17.5.1-darwin-universal-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "darwin", arch: "arm64", edition: "community", fips: false }, "teleport-v17.5.1-darwin-arm64-bin.tar.gz"],
+    [{ version: "17.5.1", platform: "darwin", arch: "x64", edition: "ent", fips: false }, "teleport-ent-v17.5.1-darwin-amd64-bin.tar.gz"],
     [{ version: "17.5.1", platform: "win32", arch: "x64", edition: "community", fips: false }, "teleport-v17.5.1-windows-amd64-bin.zip"],
     [{ version: "18.0.0-rc.1", platform: "linux", arch: "x64", edition: "community", fips: false }, "teleport-v18.0.0-rc.1-linux-amd64-bin.tar.gz"],
   ];
   for (const [req, name] of cases) assert.equal(artifactCandidates(req)[0]!.name, name, JSON.stringify(req));
 });
 
-test("macOS packages are listed as fallbacks by version", () => {
+test("macOS candidates: the per-arch tarball, the universal one, then the packages by version", () => {
   const names = (v: string, edition: "community" | "ent" = "community") =>
     artifactCandidates({ version: v, platform: "darwin", arch: "arm64", edition, fips: false }).map((a) => a.name);
-  assert.deepEqual(names("16.4.2"), ["teleport-v16.4.2-darwin-universal-bin.tar.gz", "teleport-16.4.2.pkg", "tsh-16.4.2.pkg"]);
-  assert.deepEqual(names("17.5.1"), ["teleport-v17.5.1-darwin-universal-bin.tar.gz", "teleport-17.5.1.pkg"]);
-  assert.deepEqual(names("17.7.2"), ["teleport-v17.7.2-darwin-universal-bin.tar.gz", "teleport-tools-17.7.2.pkg", "teleport-17.7.2.pkg"]);
-  assert.deepEqual(names("18.1.4"), ["teleport-v18.1.4-darwin-universal-bin.tar.gz", "teleport-18.1.4.pkg"]);
-  assert.deepEqual(names("18.1.5", "ent"), ["teleport-ent-v18.1.5-darwin-universal-bin.tar.gz", "teleport-tools-18.1.5.pkg", "teleport-ent-18.1.5.pkg"]);
-  assert.deepEqual(names("19.0.0"), ["teleport-v19.0.0-darwin-universal-bin.tar.gz", "teleport-tools-19.0.0.pkg", "teleport-19.0.0.pkg"]);
+  const tarballs = (v: string, ent = "") => [`teleport${ent}-v${v}-darwin-arm64-bin.tar.gz`, `teleport${ent}-v${v}-darwin-universal-bin.tar.gz`];
+  assert.deepEqual(names("16.4.2"), [...tarballs("16.4.2"), "teleport-16.4.2.pkg", "tsh-16.4.2.pkg"]);
+  assert.deepEqual(names("17.5.1"), [...tarballs("17.5.1"), "teleport-17.5.1.pkg"]);
+  assert.deepEqual(names("17.7.2"), [...tarballs("17.7.2"), "teleport-tools-17.7.2.pkg", "teleport-17.7.2.pkg"]);
+  assert.deepEqual(names("18.1.4"), [...tarballs("18.1.4"), "teleport-18.1.4.pkg"]);
+  assert.deepEqual(names("18.1.5", "ent"), [...tarballs("18.1.5", "-ent"), "teleport-tools-18.1.5.pkg", "teleport-ent-18.1.5.pkg"]);
+  assert.deepEqual(names("19.0.0"), [...tarballs("19.0.0"), "teleport-tools-19.0.0.pkg", "teleport-19.0.0.pkg"]);
+  assert.equal(artifactCandidates({ version: "17.5.1", platform: "darwin", arch: "x64", edition: "community", fips: false })[0]!.name, "teleport-v17.5.1-darwin-amd64-bin.tar.gz");
 });
 
 test("platforms without a Teleport build are refused", () => {

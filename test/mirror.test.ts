@@ -182,7 +182,12 @@ for (const variant of cliVariants()) {
       const badPlatform = await mirror([dir, "--version", VERSION, "--platforms", "linux-amd64,solaris-sparc", "--json"]);
       assert.equal(badPlatform.code, 2);
       assert.match(badPlatform.json.error.message, /unknown platform "solaris-sparc"/);
-      assert.match(badPlatform.json.error.hint, /linux-amd64, linux-arm64, linux-arm, linux-386, darwin-universal, windows-amd64/);
+      assert.match(badPlatform.json.error.hint, /linux-amd64, linux-arm64, linux-arm, linux-386, darwin-universal, darwin-amd64, darwin-arm64, windows-amd64, linux-amd64-fips, linux-arm64-fips$/);
+      for (const unpublished of ["linux-arm-fips", "linux-386-fips"]) {
+        const r = await mirror([dir, "--version", VERSION, "--platforms", unpublished, "--json"]);
+        assert.equal(r.code, 2);
+        assert.match(r.json.error.message, /Teleport publishes no FIPS build for linux-(arm|386): FIPS builds exist for linux-amd64 and linux-arm64 only/);
+      }
 
       const noDir = await mirror(["--version", VERSION, "--json"]);
       assert.equal(noDir.code, 2);

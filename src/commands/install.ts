@@ -9,7 +9,7 @@ import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
 import { chooseVersion, type Choice } from "../core/choose.js";
 import type { Edition } from "../core/ping.js";
 import { addStep, clusterReport } from "../core/report.js";
-import { TshupError, usageError, fsError, systemError, verificationError } from "../core/errors.js";
+import { TshupError, usageError, fsError, networkError, systemError, verificationError } from "../core/errors.js";
 import { onAbort } from "../io/abort.js";
 import { printable } from "../core/format.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
@@ -29,8 +29,11 @@ export interface Target {
   edition: Edition;
   fips: boolean;
   id: string;
+  /** The first candidate; the one installed is the first the CDN has. */
   artifact: string;
   kind: "tar.gz" | "zip" | "pkg";
+  /** Every artifact that carries this tsh, best first (macOS: per-arch tarball, universal, packages). */
+  candidates: { name: string; kind: "tar.gz" | "zip" | "pkg" }[];
   choice: Choice;
 }
 
@@ -54,7 +57,7 @@ export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: 
     throw usageError((err as Error).message, "tshup supports Linux (x64, arm64, arm, 386), macOS and Windows x64");
   }
   const first = candidates[0]!;
-  return { version: choice.version, edition, fips, id: versionId(choice.version, edition, fips), artifact: first.name, kind: first.kind, choice };
+  return { version: choice.version, edition, fips, id: versionId(choice.version, edition, fips), artifact: first.name, kind: first.kind, candidates, choice };
 }
 
 /** --cdn-url, TELEPORT_CDN_BASE_URL, or the public CDN; a plain directory is a file:// mirror. */
@@ -284,9 +287,6 @@ export function planGroups(ctx: Context, clusters: QueriedCluster[], active: Ver
   }
   for (const g of groups) {
     for (const name of g.target.choice.outside) ctx.feedback.warn(`tsh ${g.target.version} lies outside the window of ${name} (--force)`);
-    if (g.target.kind !== "tar.gz" && g.target.kind !== "zip") {
-      throw usageError(`tshup cannot install ${g.target.artifact}`, "use a version that has a tarball or zip");
-    }
   }
   return groups;
 }
@@ -357,7 +357,23 @@ async function installVersion(ctx: Context, target: Target, base: string): Promi
   };
   const forget = onAbort(dropStaged);
   try {
-    return await fetchAndStage(ctx, target, base, (dir) => staged.push(dir));
+    // Candidates in order; one the CDN does not have (404) gives way to the next.
+    const missing: string[] = [];
+    for (const [i, c] of target.candidates.entries()) {
+      try {
+        return await fetchAndStage(ctx, { ...target, artifact: c.name, kind: c.kind }, base, (dir) => staged.push(dir));
+      } catch (err) {
+        if (!(err as { notFound?: boolean }).notFound || i === target.candidates.length - 1) {
+          if (missing.length > 0 && (err as { notFound?: boolean }).notFound) {
+            throw networkError(`no artifact for tsh ${target.version} on ${base}: tried ${[...missing, c.name].join(", ")} (HTTP 404 each)`, "check the version, the edition and --cdn-url; a mirror must hold one of these");
+          }
+          throw err;
+        }
+        missing.push(c.name);
+        ctx.feedback.verbose(`${base}/${c.name} is not there (HTTP 404); trying ${target.candidates[i + 1]!.name}`);
+      }
+    }
+    throw new Error("no artifact candidates");
   } catch (err) {
     dropStaged();
     if ((err as { cause?: { code?: string } }).cause?.code === "ENOSPC" || (err as { code?: string }).code === "ENOSPC") {
@@ -376,7 +392,7 @@ async function fetchAndStage(ctx: Context, target: Target, base: string, onStagi
   const { layout, opts, report, feedback, host } = ctx;
   const url = `${base}/${target.artifact}`;
   // Loaded only when there is something to download, so a run with nothing to do starts faster.
-  const { extractZip, streamingTarGzExtractor } = await import("../io/extract.js");
+  const { extractZip, streamingTarGzExtractor, MAX_MEMBER_BYTES } = await import("../io/extract.js");
   const { downloadVerified, fetchSidecar, removePartial } = await import("../io/download.js");
   // A site's pinned hash is checked instead of the CDN's sidecar (SPEC section 7).
   const pinned = ctx.site?.policy?.sha256?.[target.artifact];
@@ -413,7 +429,12 @@ async function fetchAndStage(ctx: Context, target: Target, base: string, onStagi
     } else {
       staging = await newStagingDir(layout, target.id, uniqueTag(host));
       onStaging(staging);
-      extracted = await extractZip(partialPath, staging, opts.tools, target.artifact);
+      if (target.kind === "pkg") {
+        const { extractPkg } = await import("../io/pkg.js");
+        extracted = await extractPkg(partialPath, staging, opts.tools, target.artifact, MAX_MEMBER_BYTES);
+      } else {
+        extracted = await extractZip(partialPath, staging, opts.tools, target.artifact);
+      }
     }
   } catch (err) {
     bar.done();

@@ -27,15 +27,21 @@ export const MIRROR_PLATFORMS: Readonly<Record<string, MirrorPlatform>> = {
   "linux-arm": { platform: "linux", arch: "arm", fips: false },
   "linux-386": { platform: "linux", arch: "ia32", fips: false },
   "darwin-universal": { platform: "darwin", arch: "arm64", fips: false },
+  "darwin-amd64": { platform: "darwin", arch: "x64", fips: false },
+  "darwin-arm64": { platform: "darwin", arch: "arm64", fips: false },
   "windows-amd64": { platform: "win32", arch: "x64", fips: false },
   "linux-amd64-fips": { platform: "linux", arch: "x64", fips: true },
   "linux-arm64-fips": { platform: "linux", arch: "arm64", fips: true },
-  "linux-arm-fips": { platform: "linux", arch: "arm", fips: true },
-  "linux-386-fips": { platform: "linux", arch: "ia32", fips: true },
+};
+
+/** Names a site might try that Teleport publishes nothing under. */
+const NOT_PUBLISHED: Readonly<Record<string, string>> = {
+  "linux-arm-fips": "Teleport publishes no FIPS build for linux-arm: FIPS builds exist for linux-amd64 and linux-arm64 only",
+  "linux-386-fips": "Teleport publishes no FIPS build for linux-386: FIPS builds exist for linux-amd64 and linux-arm64 only",
 };
 
 /** FIPS builds are a deliberate choice of a few sites, so they are fetched only when named. */
-export const DEFAULT_MIRROR_PLATFORMS = Object.keys(MIRROR_PLATFORMS).filter((p) => !MIRROR_PLATFORMS[p]!.fips);
+export const DEFAULT_MIRROR_PLATFORMS = Object.keys(MIRROR_PLATFORMS).filter((p) => !MIRROR_PLATFORMS[p]!.fips && p !== "darwin-amd64" && p !== "darwin-arm64");
 
 export const MIRROR_HELP = `tshup mirror: download and verify Teleport artifacts into a directory laid out like the CDN
 
@@ -76,7 +82,9 @@ export function mirrorArtifacts(versions: readonly string[], platforms: readonly
     for (const key of platforms) {
       const p = MIRROR_PLATFORMS[key]!;
       for (const ed of p.fips ? (["ent"] as Edition[]) : editions) {
-        const name = artifactCandidates({ version, platform: p.platform, arch: p.arch, edition: ed, fips: p.fips })[0]!.name;
+        const candidates = artifactCandidates({ version, platform: p.platform, arch: p.arch, edition: ed, fips: p.fips });
+        // The one named by the platform (darwin-universal, linux-amd64-fips, ...).
+        const name = (candidates.find((c) => c.name.includes(`-${key}-bin.`)) ?? candidates[0]!).name;
         if (!names.includes(name)) names.push(name);
       }
     }
@@ -92,6 +100,7 @@ function parseRequest(ctx: Context): { dir: string; names: string[] } {
   const platforms = opts.platforms ?? DEFAULT_MIRROR_PLATFORMS;
   if (platforms.length === 0) throw usageError("--platforms is empty", `valid platforms: ${Object.keys(MIRROR_PLATFORMS).join(", ")}`);
   for (const p of platforms) {
+    if (Object.hasOwn(NOT_PUBLISHED, p)) throw usageError(`--platforms ${p}: ${NOT_PUBLISHED[p]}`, `valid platforms: ${Object.keys(MIRROR_PLATFORMS).join(", ")}`);
     if (!Object.hasOwn(MIRROR_PLATFORMS, p)) {
       throw usageError(`--platforms: unknown platform "${p}"`, `valid platforms: ${Object.keys(MIRROR_PLATFORMS).join(", ")}`);
     }

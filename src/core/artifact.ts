@@ -21,10 +21,7 @@ export interface Artifact {
 
 const LINUX_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" };
 
-/**
- * The artifacts that carry tsh for one platform, best first. Only the first is installable by
- * tshup today; macOS packages follow as the documented fallbacks.
- */
+/** The artifacts that carry tsh for one platform, best first: install tries them in order, moving on after a 404. */
 export function artifactCandidates(req: ArtifactRequest): Artifact[] {
   const v = req.version;
   const ent = req.edition === "ent" || req.fips ? "-ent" : "";
@@ -39,7 +36,13 @@ export function artifactCandidates(req: ArtifactRequest): Artifact[] {
     }
     case "darwin": {
       if (req.fips) throw new Error("Teleport publishes no FIPS build for macOS");
-      const list: Artifact[] = [{ name: `teleport${ent}-v${v}-darwin-universal-bin.tar.gz`, kind: "tar.gz" }];
+      // Per-arch tarballs (holding tsh.app) are confirmed for v17 and v18, the universal one is not;
+      // tsh's own updater only ever uses the packages, which every release has.
+      const arch = req.arch === "x64" ? "amd64" : "arm64";
+      const list: Artifact[] = [
+        { name: `teleport${ent}-v${v}-darwin-${arch}-bin.tar.gz`, kind: "tar.gz" },
+        { name: `teleport${ent}-v${v}-darwin-universal-bin.tar.gz`, kind: "tar.gz" },
+      ];
       if (hasToolsPkg(v)) list.push({ name: `teleport-tools-${v}.pkg`, kind: "pkg" });
       list.push({ name: `teleport${ent}-${v}.pkg`, kind: "pkg" });
       if (major(v) < 17) list.push({ name: `tsh-${v}.pkg`, kind: "pkg" });

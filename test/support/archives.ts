@@ -4,7 +4,7 @@
 // refuse to (absolute paths, `..`, links); zips come from yazl, patched where yazl refuses a name.
 import { createHash } from "node:crypto";
 import { promisify } from "node:util";
-import { gzip, gzipSync } from "node:zlib";
+import { deflateSync, gzip, gzipSync } from "node:zlib";
 import semver from "semver";
 import yazl from "yazl";
 
@@ -632,4 +632,126 @@ export function sha256Hex(data: Buffer): string {
 export function sha256Sidecar(name: string, data: Buffer, style?: SidecarStyle): string {
   const s = style ?? (name.endsWith(".zip") ? "one-space" : "two-space");
   return `${sha256Hex(data)}${s === "two-space" ? "  " : " "}${name}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// macOS packages: xar with component Payloads of gzip-compressed odc cpio, as pkgbuild writes them
+
+export interface CpioEntry {
+  path: string;
+  type: "file" | "dir" | "symlink";
+  data?: Buffer | string;
+  mode?: number;
+}
+
+/** An odc ("070707") cpio archive, the format of a pkgbuild Payload. */
+export function cpioOdc(entries: CpioEntry[]): Buffer {
+  const oct = (n: number, width: number) => n.toString(8).padStart(width, "0");
+  const parts: Buffer[] = [];
+  const add = (name: string, mode: number, data: Buffer, ino: number) => {
+    const nameBytes = Buffer.from(`${name}\0`, "utf8");
+    parts.push(
+      Buffer.from(
+        `070707${oct(0, 6)}${oct(ino, 6)}${oct(mode, 6)}${oct(0, 6)}${oct(0, 6)}${oct(1, 6)}${oct(0, 6)}${oct(FIXED_MTIME_SECONDS, 11)}${oct(nameBytes.length, 6)}${oct(data.length, 11)}`,
+        "latin1",
+      ),
+      nameBytes,
+      data,
+    );
+  };
+  entries.forEach((e, i) => {
+    const data = e.type === "symlink" ? Buffer.from(String(e.data ?? "")) : e.type === "file" ? Buffer.from(e.data ?? "") : Buffer.alloc(0);
+    const kind = e.type === "dir" ? 0o040000 : e.type === "symlink" ? 0o120000 : 0o100000;
+    add(e.path, kind | (e.mode ?? (e.type === "dir" ? 0o755 : 0o644)), data, i + 1);
+  });
+  add("TRAILER!!!", 0, Buffer.alloc(0), 0);
+  return Buffer.concat(parts);
+}
+
+export interface XarFile {
+  path: string;
+  type: "file" | "directory";
+  data?: Buffer;
+}
+
+/** A xar archive (the container of a .pkg): header, zlib-compressed XML table of contents, heap. */
+export function xar(files: XarFile[]): Buffer {
+  const heap: Buffer[] = [];
+  let offset = 20; // the table of contents' SHA-1 comes first in the heap
+  interface Node {
+    name: string;
+    type: "file" | "directory";
+    data?: Buffer;
+    children: Node[];
+  }
+  const root: Node = { name: "", type: "directory", children: [] };
+  for (const f of files) {
+    const segs = f.path.split("/");
+    let dir = root;
+    for (const s of segs.slice(0, -1)) {
+      let next = dir.children.find((c) => c.name === s);
+      if (!next) dir.children.push((next = { name: s, type: "directory", children: [] }));
+      dir = next;
+    }
+    const existing = dir.children.find((c) => c.name === segs[segs.length - 1]);
+    if (existing) Object.assign(existing, { type: f.type, data: f.data });
+    else dir.children.push({ name: segs[segs.length - 1]!, type: f.type, data: f.data, children: [] });
+  }
+  let id = 0;
+  const render = (n: Node): string => {
+    id++;
+    let data = "";
+    if (n.type === "file") {
+      const bytes = n.data ?? Buffer.alloc(0);
+      const sum = createHash("sha1").update(bytes).digest("hex");
+      data = `<data><length>${bytes.length}</length><offset>${offset}</offset><size>${bytes.length}</size><encoding style="application/octet-stream"/><extracted-checksum style="sha1">${sum}</extracted-checksum><archived-checksum style="sha1">${sum}</archived-checksum></data>`;
+      heap.push(bytes);
+      offset += bytes.length;
+    }
+    return `<file id="${id}">${data}<name>${n.name.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</name><type>${n.type}</type>${n.children.map(render).join("")}</file>`;
+  };
+  const body = root.children.map(render).join("");
+  const toc = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<xar><toc><checksum style="sha1"><offset>0</offset><size>20</size></checksum><creation-time>2024-06-01T00:00:00</creation-time>${body}</toc></xar>`, "utf8");
+  const packed = deflateSync(toc);
+  const header = Buffer.alloc(28);
+  header.writeUInt32BE(0x78617221, 0);
+  header.writeUInt16BE(28, 4);
+  header.writeUInt16BE(1, 6);
+  header.writeBigUInt64BE(BigInt(packed.length), 8);
+  header.writeBigUInt64BE(BigInt(toc.length), 16);
+  header.writeUInt32BE(1, 24);
+  return Buffer.concat([header, packed, createHash("sha1").update(packed).digest(), ...heap]);
+}
+
+/**
+ * A macOS package laid out like Teleport's: `teleport-tools-<v>.pkg` (and, since 17, the others)
+ * hold one component per tool whose Payload installs `<tool>.app` into /Applications; before 17
+ * `teleport-<v>.pkg` installs plain binaries into /usr/local/bin.
+ */
+export function teleportPkg(version: string, tools: ("tsh" | "tctl")[] = ["tsh", "tctl"], style: "apps" | "bin" = "apps"): Buffer {
+  const files: XarFile[] = [{ path: "Distribution", type: "file", data: Buffer.from("<installer-gui-script minSpecVersion=\"1\"/>\n") }];
+  if (style === "apps") {
+    for (const tool of tools) {
+      const payload = cpioOdc([
+        { path: ".", type: "dir" },
+        { path: `./${tool}.app`, type: "dir" },
+        { path: `./${tool}.app/Contents`, type: "dir" },
+        { path: `./${tool}.app/Contents/Info.plist`, type: "file", data: `<plist><dict><key>CFBundleExecutable</key><string>${tool}</string></dict></plist>\n` },
+        { path: `./${tool}.app/Contents/MacOS`, type: "dir" },
+        { path: `./${tool}.app/Contents/MacOS/${tool}`, type: "file", data: standinScript(tool, version), mode: 0o755 },
+      ]);
+      files.push({ path: `${tool}.pkg/PackageInfo`, type: "file", data: Buffer.from(`<pkg-info identifier="com.gravitational.teleport.${tool}" install-location="/Applications"/>\n`) });
+      files.push({ path: `${tool}.pkg/Payload`, type: "file", data: gzipSync(payload) });
+    }
+  } else {
+    const payload = cpioOdc([
+      { path: ".", type: "dir" },
+      { path: "./usr", type: "dir" },
+      { path: "./usr/local", type: "dir" },
+      { path: "./usr/local/bin", type: "dir" },
+      ...tools.map((tool) => ({ path: `./usr/local/bin/${tool}`, type: "file" as const, data: standinScript(tool, version), mode: 0o755 })),
+    ]);
+    files.push({ path: "teleport.pkg/Payload", type: "file", data: gzipSync(payload) });
+  }
+  return xar(files);
 }
