@@ -93,6 +93,33 @@ describe("site manifests, ssh config and uninstall, end to end", () => {
     assert.ok(sshG(h.home, "localhost").get("identityfile")!.includes(path.join(tsh, "keys", "localhost", "alice")), "the proxy's own Host line is the public host");
   });
 
+  test("leaf clusters: once logged in, the next run adds the pair of blocks tsh config writes for each leaf tsh lists", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const env = { ...h.env, ...standin.env };
+    const first = await runCli(variant, ["--proxy", proxy.addr, "--user", "alice", "--json"], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const conf = () => fs.readFileSync(path.join(h.home, ".ssh", "tshup", "seed.conf"), "utf8");
+    assert.doesNotMatch(conf(), /leaf/, "not logged in: tshup cannot know the leaves yet");
+    const certDir = path.join(h.home, ".tsh", "keys", "127.0.0.1", "alice-ssh");
+    await fsp.mkdir(certDir, { recursive: true });
+    await fsp.writeFile(path.join(certDir, "seed-cert.pub"), "ssh-ed25519-cert-v01@openssh.com AAAA\n");
+    const listed = JSON.stringify([
+      { cluster_name: "seed", cluster_type: "root", status: "online", selected: true },
+      { cluster_name: "leaf-a", cluster_type: "leaf", status: "online" },
+      { cluster_name: "bad name;x", cluster_type: "leaf", status: "online" },
+    ]);
+    const again = await runCli(variant, ["--proxy", proxy.addr, "--user", "alice", "--json"], { env: { ...env, TSH_STANDIN_CLUSTERS: listed } });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(conf(), /# The leaf cluster leaf-a, reached through seed with its certificate\./);
+    assert.doesNotMatch(conf(), /bad name/, "a name that is not a cluster name is dropped");
+    const g = sshG(h.home, "node1.leaf-a");
+    assert.match(g.get("proxycommand")![0]!, /proxy ssh --cluster=leaf-a --proxy=127\.0\.0\.1:\d+ /);
+    assert.ok(g.get("certificatefile")!.includes(path.join(certDir, "seed-cert.pub")), "the root's certificate opens the leaf");
+    assert.deepEqual(g.get("port"), ["3022"]);
+    assert.match(sshG(h.home, "node1.seed").get("proxycommand")![0]!, /--cluster=seed /, "the root's own hosts are unchanged");
+  });
+
   test("without a manifest the tsh-proxy style covers *.<cluster> through tsh proxy ssh", async (t) => {
     const h = await makeHome();
     t.after(h.cleanup);

@@ -17,6 +17,7 @@ import { tarGz } from "./support/archives.js";
 import { requireTool } from "./support/tools.js";
 import { CLUSTER_NAME, NODE_NAME, TELEPORT_VERSION, startRealCluster, teleportBinary, tshWithTerminal, type RealCluster } from "./support/teleport.js";
 import { parsePing } from "../src/core/ping.js";
+import { parseLeafClusters } from "../src/io/spawn.js";
 
 const CLI: CliVariant = { name: "tshup.cjs", command: [process.execPath, path.join(ROOT, "dist", "tshup.cjs")] };
 const PASSWORD = "correct-horse-battery-9";
@@ -106,6 +107,16 @@ describe(`a real Teleport cluster (v${TELEPORT_VERSION}, built from its Go modul
     const profiles = fs.readdirSync(path.join(home.home, ".tsh")).filter((n) => n.endsWith(".yaml"));
     assert.deepEqual(profiles, ["localhost.yaml"], "tsh logged in to the profile tshup seeded; no second one appeared");
     assert.ok(fs.existsSync(path.join(home.home, ".tsh", "keys", "localhost", "alice-ssh", `${CLUSTER_NAME}-cert.pub`)), "the certificate is where tshup's ssh config points");
+  });
+
+  test("the real tsh lists its clusters in the shape tshup reads; a root without leaves adds no leaf blocks", async () => {
+    const raw = execFileSync(path.join(root, "bin", "tsh"), ["clusters", `--proxy=${cluster.publicAddr}`, "--format=json"], { encoding: "utf8", env });
+    const list = JSON.parse(raw);
+    assert.ok(list.some((c: any) => c.cluster_name === CLUSTER_NAME && c.cluster_type === "root"), raw);
+    assert.deepEqual(parseLeafClusters(raw), []);
+    const again = await runCli(CLI, ["--proxy", cluster.typedAddr, "--user", "alice", "--login", "root", "--json"], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(fs.readFileSync(path.join(home.home, ".ssh", "tshup", `${CLUSTER_NAME}.conf`), "utf8"), /leaf cluster/);
   });
 
   test("real OpenSSH reaches the node through the seeded tsh-proxy config", async () => {

@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Context } from "../context.js";
 import { EMBEDDED_MANIFEST } from "../build-info.js";
 import type { Manifest, ManifestCluster } from "../core/manifest.js";
@@ -7,7 +8,7 @@ import { addStep } from "../core/report.js";
 import { parseHostCAs, type ClusterSshConfig } from "../core/sshconfig.js";
 import { seedSshConfig, removeSshConfig } from "../io/sshconfig.js";
 import { readProfileUser, seedTshProfile } from "../io/tshprofile.js";
-import { readRegularFile } from "../io/fsx.js";
+import { exists, readRegularFile } from "../io/fsx.js";
 import type { QueriedCluster } from "./clusters.js";
 import type { ClusterInfo } from "../core/ping.js";
 
@@ -95,6 +96,24 @@ async function hostCAsOf(ctx: Context, c: ClusterInfo): Promise<string[]> {
   return keys;
 }
 
+const leaves = new Map<string, Promise<string[]>>();
+
+/**
+ * The leaf clusters of a root the user is logged in to, from the installed tsh itself; asked once
+ * per run, and only when tsh holds a certificate for the root (otherwise the next run does it).
+ */
+async function leafClustersOf(ctx: Context, c: ClusterInfo, tsh: string, user: string, proxyHost: string): Promise<string[]> {
+  const cert = path.join(ctx.teleportHome, "keys", proxyHost, `${user}-ssh`, `${c.cluster || proxyHost}-cert.pub`);
+  if (!(await exists(tsh)) || !(await exists(cert))) return [];
+  let pending = leaves.get(c.proxy);
+  if (!pending) {
+    const { listLeafClusters } = await import("../io/spawn.js");
+    pending = listLeafClusters(ctx.host, tsh, tshProfileAddr(c), ctx.teleportHome);
+    leaves.set(c.proxy, pending);
+  }
+  return pending;
+}
+
 /** ssh and tsh files for each cluster; `tshPathFor` names the tsh its ProxyCommand runs. */
 export async function seedConfig(
   ctx: Context,
@@ -147,6 +166,7 @@ export async function seedConfig(
       login: ctx.opts.login ?? undefined,
       style,
       hostCAs: style === "proxyjump" ? await hostCAsOf(ctx, c) : undefined,
+      leafClusters: style === "tsh-proxy" ? await leafClustersOf(ctx, c, tshPathFor(c), user, proxyHost) : undefined,
       hosts: mc?.ssh?.hosts ?? [],
       jump: mc?.ssh?.jump,
       options: mc?.ssh?.options ?? {},

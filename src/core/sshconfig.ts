@@ -45,6 +45,11 @@ export interface ClusterSshConfig {
    * `*.<cluster>`, and a jump-host site reaches its hosts by their own names.
    */
   hostCAs?: string[];
+  /**
+   * Leaf clusters the user reaches through this root (tsh-proxy style): each gets the pair of
+   * blocks `tsh config` writes for it, with the root's certificate and `--cluster=<leaf>`.
+   */
+  leafClusters?: string[];
 }
 
 /** Teleport's node SSH port, used by tsh-proxy style like `tsh config` does. */
@@ -384,6 +389,23 @@ export function renderClusterConfig(c: ClusterSshConfig): string {
       `    Port ${NODE_SSH_PORT}`,
       `    ProxyCommand ${commandHead(c.tshPath, c.windows)} proxy ssh --cluster=${c.cluster} --proxy=${c.proxyHost}:${c.proxyPort} %r@%h:%p`,
     ];
+    for (const leaf of c.leafClusters ?? []) {
+      check("leaf cluster name", leaf, clusterNameProblem(leaf));
+      if (leaf === c.cluster) continue;
+      body.push(
+        "",
+        `# The leaf cluster ${leaf}, reached through ${c.cluster} with its certificate.`,
+        `Host *.${leaf} ${c.proxyHost}`,
+        `    UserKnownHostsFile ${configPath(p.join(c.teleportHome, "known_hosts"), c.windows)}`,
+        `    IdentityFile ${identity}`,
+        `    CertificateFile ${certificate}`,
+        ...user,
+        ...options,
+        `Host *.${leaf} !${c.proxyHost}`,
+        `    Port ${NODE_SSH_PORT}`,
+        `    ProxyCommand ${commandHead(c.tshPath, c.windows)} proxy ssh --cluster=${leaf} --proxy=${c.proxyHost}:${c.proxyPort} %r@%h:%p`,
+      );
+    }
   } else {
     if (c.hosts.length === 0) {
       throw usageError(`cannot write ssh config for cluster ${c.cluster}: the proxyjump style needs host patterns`, "list them under ssh.hosts in the site manifest");

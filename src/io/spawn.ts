@@ -30,3 +30,34 @@ export async function checkTshVersion(host: Host, binary: string, expected: stri
     );
   }
 }
+
+/**
+ * The leaf clusters a logged-in user reaches through a root cluster, as tsh itself lists them
+ * (`tsh clusters --format=json`). Nothing when the user is not logged in or tsh cannot say: the
+ * next run, after `tsh login`, adds them.
+ */
+export async function listLeafClusters(host: Host, tsh: string, proxy: string, teleportHome: string): Promise<string[]> {
+  const env = { ...host.env, TELEPORT_HOME: teleportHome, TELEPORT_TOOLS_VERSION: "off" } as NodeJS.ProcessEnv;
+  const stdout = await new Promise<string | null>((resolve) => {
+    execFile(tsh, ["clusters", `--proxy=${proxy}`, "--format=json"], { env, timeout: 20_000, windowsHide: true, maxBuffer: 4 * 1024 * 1024 }, (err, out) => resolve(err ? null : out));
+  });
+  if (stdout === null) return [];
+  return parseLeafClusters(stdout);
+}
+
+/** `tsh clusters --format=json`: [{"cluster_name": "leaf", "cluster_type": "leaf", ...}, ...]. */
+export function parseLeafClusters(json: string): string[] {
+  let list: unknown;
+  try {
+    list = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(list)) return [];
+  const names = list
+    .filter((c): c is { cluster_name: string; cluster_type?: string } => typeof c === "object" && c !== null && typeof (c as { cluster_name?: unknown }).cluster_name === "string")
+    .filter((c) => c.cluster_type === "leaf")
+    .map((c) => c.cluster_name)
+    .filter((n) => /^[A-Za-z0-9][A-Za-z0-9._+:@-]{0,252}$/.test(n));
+  return [...new Set(names)].sort();
+}

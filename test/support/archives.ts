@@ -313,6 +313,11 @@ export function standinScript(program: string, version: string): string {
     "  fi",
     "  exit 0",
     "fi",
+    // `tsh clusters --format=json` answers what a test put in TSH_STANDIN_CLUSTERS.
+    'if [ "${1:-}" = "clusters" ]; then',
+    "  printf '%s\\n' \"${TSH_STANDIN_CLUSTERS:-[]}\"",
+    "  exit 0",
+    "fi",
     `printf '%s\\n' "${program} stand-in ${version}: $*"`,
     "exit 0",
     "",
