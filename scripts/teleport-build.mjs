@@ -32,7 +32,7 @@ if (spawnSync("go", ["version"]).status !== 0) {
   process.exit(1);
 }
 console.log(`teleport:build: building ${missing.join(", ")} of Teleport v${version} into ${bin}`);
-console.log("teleport:build: the first build downloads about 2.4 GB of Go modules and takes about 10 minutes on two cores");
+console.log("teleport:build: the first build downloads about 1.9 GB of Go modules and takes about 9 minutes on two cores");
 const started = Date.now();
 const r = spawnSync("bash", [path.join(root, "test", "teleport", "build.sh"), ...missing], {
   stdio: "inherit",

@@ -34,7 +34,7 @@ export async function main(argv: string[], host: Host): Promise<number> {
     const { createContext } = await import("./context.js");
     const ctx = createContext(host, opts);
     report = ctx.report;
-    if (opts.command !== "list" && opts.command !== "use" && opts.command !== "mirror") {
+    if (opts.command !== "list" && opts.command !== "use") {
       const { loadManifest, applyManifest } = await import("./commands/config.js");
       ctx.site = await loadManifest(ctx);
       if (ctx.site) applyManifest(ctx, ctx.site);

@@ -265,6 +265,8 @@ for (const variant of cliVariants()) {
           ["/webapi/find", 200, "gzip"],
           [`/${name}.sha256`, 308, "redirect"],
           [`/${name}.sha256?via=308`, 200, null],
+          // No .sig on this stand-in: a warning, then the archive.
+          [`/${name}.sig`, 404, null],
           [`/${name}`, 302, "redirect"],
           [`/${name}?via=302`, 200, null],
         ]);

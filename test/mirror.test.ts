@@ -19,7 +19,7 @@ const spec = (os: "linux" | "darwin" | "windows", arch: "amd64" | "arm64" | "uni
   edition,
 });
 
-const isArtifactGet = (path: string) => !path.endsWith(".sha256");
+const isArtifactGet = (path: string) => !path.endsWith(".sha256") && !path.endsWith(".sig");
 
 for (const variant of cliVariants()) {
   describe(`mirror end to end (${variant.name})`, () => {

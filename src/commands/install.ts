@@ -398,8 +398,11 @@ async function fetchAndStage(ctx: Context, target: Target, base: string, onStagi
   const pinned = ctx.site?.policy?.sha256?.[target.artifact];
   const vouchedBy = hashSource(ctx, url, pinned);
   const sha256 = pinned ?? (await fetchSidecar(ctx.http, url)).sha256;
-  const artifacts = (report.artifacts ??= []) as { name: string; url: string; sha256: string; vouched_by: string[] }[];
-  artifacts.push({ name: target.artifact, url, sha256, vouched_by: [vouchedBy] });
+  // The signature vouches for the digest the download must then match: checked first, no second pass.
+  const { checkSignature } = await import("../io/signatures.js");
+  const signature = await checkSignature(ctx, url, target.artifact, sha256);
+  const artifacts = (report.artifacts ??= []) as { name: string; url: string; sha256: string; vouched_by: string[]; signature: string }[];
+  artifacts.push({ name: target.artifact, url, sha256, vouched_by: [vouchedBy, ...(signature.key ? [`signature by key ${signature.key}`] : [])], signature: signature.status });
   await ensureWorkDir(layout.downloadsDir);
   const partialPath = path.join(layout.downloadsDir, `${target.artifact}.partial`);
   let staging = "";

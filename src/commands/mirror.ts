@@ -195,6 +195,10 @@ async function mirrorOne(ctx: Context, dir: string, url: string, name: string): 
   // The CDN's sidecar bytes are kept verbatim in the mirror.
   hashSource(ctx, url, undefined);
   const { sha256, bytes: sidecar } = await fetchSidecar(ctx.http, url);
+  // The .sig travels with the artifact, checked against the digest before anything is written.
+  const { checkSignature } = await import("../io/signatures.js");
+  const signature = await checkSignature(ctx, url, name, sha256);
+  if (signature.bytes && !opts.dryRun) await keepSignature(path.join(dir, `${name}.sig`), signature.bytes);
   const finalPath = path.join(dir, name);
   const sidecarPath = `${finalPath}.sha256`;
   const localSidecar = await readFileIfExists(sidecarPath);
@@ -238,6 +242,13 @@ async function mirrorOne(ctx: Context, dir: string, url: string, name: string): 
   await removeFile(`${partialPath}.json`);
   if (!sidecarCurrent) await writeSidecar(sidecarPath, sidecar);
   return { status: "done", word: "fetched", detail: `${url} (sha256 ${sha256})${why}`, sha256, wouldChange: true };
+}
+
+/** Writes the artifact's .sig into the mirror, unless it already holds those bytes. */
+async function keepSignature(file: string, bytes: Buffer): Promise<void> {
+  const current = await readFileIfExists(file);
+  if (current?.equals(bytes)) return;
+  await atomicWriteFile(file, bytes, { mode: 0o644 });
 }
 
 /** SHA-256 of a file in the mirror, or null when there is none. */

@@ -10,6 +10,7 @@ import { TshupError, usageError } from "./errors.js";
 import { parseProxyAddress } from "./proxyaddr.js";
 import { isStrictVersion } from "./version.js";
 import { shown } from "./format.js";
+import { parseSigningKey } from "./signature.js";
 import {
   hostPatternProblem,
   loginProblem,
@@ -44,7 +45,11 @@ export interface Manifest {
     version?: string;
     /** Artifact file name -> SHA-256, lower-cased. */
     sha256?: Record<string, string>;
+    /** Whether every Linux tarball must carry a valid .sig (default optional). */
+    signatures?: "required" | "optional";
   };
+  /** PEM public keys trusted for .sig files, beyond the ones built into tshup. */
+  signing_keys?: string[];
   ask?: ("proxy" | "user" | "login")[];
   edition?: "auto" | "community" | "ent";
   user?: string;
@@ -191,6 +196,13 @@ export function parseManifest(text: string, source: string): Manifest {
   if (m.login !== undefined) {
     const p = loginProblem(m.login);
     if (p) throw fail(`login ${p} (got ${shown(m.login)})`);
+  }
+  for (const [i, pem] of (m.signing_keys ?? []).entries()) {
+    try {
+      parseSigningKey(pem);
+    } catch (err) {
+      throw fail(`signing_keys[${i}] is not an ECDSA P-256 public key: ${(err as Error).message.split("\n")[0]}`);
+    }
   }
   if (m.policy?.sha256) {
     // Hex case means nothing; PowerShell's Get-FileHash prints upper case.
