@@ -7,6 +7,7 @@ import { benchInstall, type BenchRow } from "./bench/install.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const rows: BenchRow[] = [];
 rows.push(...(await benchInstall()));
+rows.push(...(await (await import("./bench/proxies.js")).benchProxies()));
 if (fs.existsSync(path.join(root, "dist", "bin", "tshup-linux-x64"))) {
   const { benchStartup } = await import("./bench/startup.js");
   rows.push(...(await benchStartup()).rows);
