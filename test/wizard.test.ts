@@ -4,7 +4,7 @@ import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
-import { makeHome, ROOT, snapshot } from "./support/cli.js";
+import { cliVariants, makeHome, ROOT, runCli, snapshot } from "./support/cli.js";
 import { requireTool } from "./support/tools.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,5 +152,33 @@ describe("the first-run wizard in a real terminal", () => {
     const s = await term.waitFor(/EXIT=\d+/);
     assert.match(s, /EXIT=130/);
     assert.deepEqual(await snapshot(h.home), before);
+  });
+
+  test("uninstall at a terminal lists what it will remove and asks first; no keeps every file", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const env = { ...h.env, ...standin.env, TERM: "xterm-256color" };
+    const installed = await runCli(cliVariants()[0]!, ["--proxy", proxy.addr, "--user", "alice", "--yes"], { env });
+    assert.equal(installed.code, 0, installed.stderr);
+    const before = await snapshot(h.home);
+    const no = new Terminal("u1");
+    t.after(() => no.close());
+    await no.start(["uninstall"], env);
+    const asked = await no.waitFor(/Remove these\?/);
+    assert.match(asked, /tshup uninstall will:/);
+    assert.match(asked, /delete ~\/\.local\/share\/tshup\/versions\/17\.5\.1/);
+    assert.match(asked, /delete ~\/\.ssh\/tshup\/example\.conf/);
+    await no.type("n");
+    await no.keys("Enter");
+    assert.match(await no.waitFor(/EXIT=\d+/), /Nothing was changed\.[\s\S]*EXIT=0/);
+    assert.deepEqual(await snapshot(h.home), before, "answering no changes nothing");
+    const yes = new Terminal("u2");
+    t.after(() => yes.close());
+    await yes.start(["uninstall"], env);
+    await yes.waitFor(/Remove these\?/);
+    await yes.type("y");
+    await yes.keys("Enter");
+    assert.match(await yes.waitFor(/EXIT=\d+/), /tshup removed[\s\S]*EXIT=0/);
+    assert.ok(!fs.existsSync(path.join(h.home, ".local", "share", "tshup")));
   });
 });
