@@ -29,8 +29,9 @@ export async function rootKind(layout: Layout): Promise<RootKind> {
   if (names.length === 0) return "empty";
   if (names.includes(ROOT_MARKER) && (await fsp.lstat(path.join(layout.root, ROOT_MARKER))).isFile()) return "owned";
   // Only a lock or work areas left by a killed first run of an earlier release.
+  // A concurrent first run may be between creating the root and renaming its marker into place.
   const ownNames: readonly string[] = [...OWNED_ROOT_FILES, ...OWNED_WORK_DIRS];
-  if (names.every((n) => ownNames.includes(n))) return "legacy";
+  if (names.every((n) => ownNames.includes(n) || isOwnTempName(n))) return "legacy";
   return (await madeByEarlierRelease(layout)) ? "legacy" : "foreign";
 }
 
@@ -47,6 +48,11 @@ async function madeByEarlierRelease(layout: Layout): Promise<boolean> {
     if (await readVersionRecord(path.join(layout.versionsDir, name))) return true;
   }
   return false;
+}
+
+/** Temp files of tshup's atomic writes (fsx.tempSibling) and lock take-overs. */
+function isOwnTempName(name: string): boolean {
+  return /^\.[A-Za-z0-9._-]+\.tmp-\d+-[a-z0-9]+$/.test(name) || /^\.lock\.stale-/.test(name);
 }
 
 const marker = () => `${JSON.stringify({ tool: "tshup", note: "This directory belongs to tshup; 'tshup uninstall' removes what tshup put here." })}\n`;
@@ -115,7 +121,7 @@ export async function rootInventory(layout: Layout): Promise<RootEntry[]> {
       out.push({ path: full, ours: true });
     } else if ((OWNED_ROOT_FILES as readonly string[]).includes(name) && !st.isDirectory()) {
       out.push({ path: full, ours: true });
-    } else if (/^\.[A-Za-z0-9._-]+\.tmp-\d+-[a-z0-9]+$/.test(name) || /^\.lock\.stale-/.test(name)) {
+    } else if (isOwnTempName(name)) {
       out.push({ path: full, ours: true });
     } else {
       out.push({ path: full, ours: false });
