@@ -481,6 +481,9 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       t.after(w.cleanup);
       await fsp.mkdir(path.join(w.home, ".local", "bin"), { recursive: true });
       await fsp.writeFile(path.join(w.home, ".local", "bin", "mytool"), "#!/bin/sh\n");
+      // Files that look like an earlier release's state do not make a home tshup's.
+      await fsp.writeFile(path.join(w.home, "state.json"), JSON.stringify({ schema: 1, createdFiles: [] }));
+      await fsp.writeFile(path.join(w.home, "env"), "MY_OWN=1\n");
       const before = await snapshot(w.home);
       for (const [args, env] of [
         [["uninstall", "--yes"], { TSHUP_HOME: w.home }],

@@ -78,9 +78,12 @@ export async function claimRoot(layout: Layout, host: Host, opts: { write: boole
 }
 
 /** For uninstall: a root that exists must be tshup's; nothing is touched otherwise. */
-export async function requireOwnRoot(layout: Layout): Promise<RootKind> {
+export async function requireOwnRoot(layout: Layout, host: Host): Promise<RootKind> {
   const kind = await rootKind(layout);
-  if (kind === "foreign") {
+  // Without the marker, a shared directory (a home, ~/.local) is never taken for tshup's, whatever
+  // files in it look like tshup's.
+  const reason = kind === "legacy" ? unsafeRootReason(layout.root, host) : null;
+  if (kind === "foreign" || reason) {
     throw usageError(
       `${layout.root} was not made by tshup (it has no ${ROOT_MARKER}), so uninstall touches nothing`,
       "check --prefix and TSHUP_HOME: they must name the directory tshup installed into",
