@@ -344,6 +344,31 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       assert.ok(!fs.lstatSync(path.join(w.root, ".trash")).isSymbolicLink() || !fs.existsSync(path.join(w.root, ".trash")));
     });
 
+    test("links planted in place of tshup's own files are replaced, never written through", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      const victims: string[] = [];
+      for (const name of ["state.json", "env", "env.fish", ".tshup-root"]) {
+        const victim = path.join(w.home, `victim-${name}`);
+        await fsp.writeFile(victim, "mine\n");
+        await fsp.rm(path.join(w.root, name), { force: true });
+        await fsp.symlink(victim, path.join(w.root, name));
+        victims.push(victim);
+      }
+      const r = await attempt(w, ["--proxy", proxy.addr, "--user", "alice", "--force"]);
+      assert.equal(r.code, 0, r.stderr);
+      for (const v of victims) assert.equal(fs.readFileSync(v, "utf8"), "mine\n", v);
+      const tshupSsh = path.join(w.home, ".ssh", "tshup");
+      const decoy = path.join(w.home, "ssh-decoy");
+      await fsp.rm(tshupSsh, { recursive: true });
+      await fsp.mkdir(decoy);
+      await fsp.symlink(decoy, tshupSsh);
+      const linked = await attempt(w, ["--proxy", proxy.addr, "--user", "alice", "--force"]);
+      assert.equal(linked.code, 7, linked.stderr);
+      assert.match(linked.json.error.message, /\.ssh\/tshup is a link/);
+      assert.deepEqual(fs.readdirSync(decoy), []);
+    });
+
     test("a stray file in versions/ is ignored", async (t) => {
       const w = await world();
       t.after(w.cleanup);
@@ -493,6 +518,27 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
         const r = await runCli(CLI, ["--json", ...args], { env: { ...w.env, ...env }, cwd: w.decoy });
         assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
         assert.match(r.json.error.message, /was not made by tshup/);
+      }
+      assert.deepEqual(await snapshot(w.home), before, "every file is still there, byte for byte");
+    });
+
+    test("names that look like tshup's, or a planted marker in a home, never make a directory tshup's", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      const stuff = path.join(w.home, "stuff");
+      await fsp.mkdir(path.join(stuff, "downloads"), { recursive: true });
+      await fsp.writeFile(path.join(stuff, "downloads", "thesis.pdf"), "mine\n");
+      await fsp.writeFile(path.join(stuff, "env"), "MINE=1\n");
+      await fsp.writeFile(path.join(w.home, ".tshup-root"), "{}\n");
+      const before = await snapshot(w.home);
+      for (const [args, env] of [
+        [["uninstall", "--yes", "--prefix", stuff], {}],
+        [["--proxy", proxy.addr, "--prefix", stuff], {}],
+        [["uninstall", "--yes"], { TSHUP_HOME: w.home }],
+        [["--proxy", proxy.addr, "--prefix", w.home], {}],
+      ] as const) {
+        const r = await runCli(CLI, ["--json", ...args], { env: { ...w.env, ...env } });
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       }
       assert.deepEqual(await snapshot(w.home), before, "every file is still there, byte for byte");
     });

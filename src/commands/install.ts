@@ -1,7 +1,7 @@
 import path from "node:path";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt, envGet, uniqueTag } from "../host.js";
@@ -63,7 +63,23 @@ export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: 
 /** --cdn-url, TELEPORT_CDN_BASE_URL, or the public CDN; a plain directory is a file:// mirror. */
 export function cdnBase(ctx: Context): string {
   const raw = ctx.opts.cdnUrl ?? envGet(ctx.host, "TELEPORT_CDN_BASE_URL") ?? ctx.site?.cdn ?? DEFAULT_CDN;
-  if (/^(https?|file):\/\//i.test(raw)) return raw.replace(/\/+$/, "");
+  if (/^(https?|file):\/\//i.test(raw)) {
+    const bad = (why: string) => usageError(`--cdn-url ${raw}: ${why}`, "e.g. --cdn-url https://mirror.example.org/teleport, or a local directory");
+    let u: URL;
+    try {
+      u = new URL(raw);
+    } catch {
+      throw bad("not a valid URL");
+    }
+    if (u.protocol === "file:") {
+      try {
+        fileURLToPath(u);
+      } catch (err) {
+        throw bad((err as Error).message);
+      }
+    }
+    return raw.replace(/\/+$/, "");
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw usageError(`--cdn-url ${raw}: only https://, http://, file:// or a directory`, "e.g. --cdn-url https://mirror.example.org/teleport");
   return pathToFileURL(path.resolve(raw)).href.replace(/\/+$/, "");
 }

@@ -254,6 +254,12 @@ async function keepSignature(file: string, bytes: Buffer): Promise<void> {
 /** SHA-256 of a file in the mirror, or null when there is none. */
 async function hashFile(file: string): Promise<string | null> {
   const hash = crypto.createHash("sha256");
+  // A FIFO or device in the mirror would never end: only a regular file is read.
+  const st = await fs.promises.lstat(file).catch(() => null);
+  if (st && !st.isFile()) {
+    if (st.isDirectory()) return null;
+    throw fsError(Object.assign(new Error("not a regular file"), { code: "EINVAL" }), "read", file);
+  }
   try {
     for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
   } catch (err) {

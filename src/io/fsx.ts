@@ -130,19 +130,24 @@ export function tempSibling(p: string): string {
 
 /**
  * Writes a file so that readers see the old bytes or the new ones, never half: temp file in the same
- * directory, fsync, rename. A symlinked target (dotfile managers) is written through, not replaced.
+ * directory, fsync, rename. A link in the file's place is replaced, never written through, unless
+ * `throughLinks` says the file is the user's own (a ~/.ssh/config a dotfile manager links
+ * elsewhere), where the link is kept and its target written.
  */
-export async function atomicWriteFile(p: string, data: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
+export async function atomicWriteFile(p: string, data: string | Buffer, opts: { mode?: number; throughLinks?: boolean } = {}): Promise<void> {
   let target = p;
-  try {
-    target = await fs.realpath(p);
-  } catch {
-    // Absent: create it where asked.
+  if (opts.throughLinks) {
+    try {
+      target = await fs.realpath(p);
+    } catch {
+      // Absent: create it where asked.
+    }
   }
   let mode = opts.mode;
   if (mode === undefined) {
     try {
-      mode = (await fs.stat(target)).mode & 0o7777;
+      const st = await fs.lstat(target);
+      mode = st.isFile() ? st.mode & 0o7777 : 0o644;
     } catch {
       mode = 0o644;
     }

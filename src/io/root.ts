@@ -28,10 +28,9 @@ export async function rootKind(layout: Layout): Promise<RootKind> {
   }
   if (names.length === 0) return "empty";
   if (names.includes(ROOT_MARKER) && (await fsp.lstat(path.join(layout.root, ROOT_MARKER))).isFile()) return "owned";
-  // Only a lock or work areas left by a killed first run of an earlier release.
-  // A concurrent first run may be between creating the root and renaming its marker into place.
-  const ownNames: readonly string[] = [...OWNED_ROOT_FILES, ...OWNED_WORK_DIRS];
-  if (names.every((n) => ownNames.includes(n) || isOwnTempName(n))) return "legacy";
+  // Only another run's lock, or its marker on the way into place (a concurrent first run).
+  // Names alone prove nothing more: a user's own `downloads/` or `env` must not make it tshup's.
+  if ((await Promise.all(names.map(async (n) => (n === ".lock" || isOwnTempName(n)) && (await fsp.lstat(path.join(layout.root, n))).isFile()))).every(Boolean)) return "legacy";
   return (await madeByEarlierRelease(layout)) ? "legacy" : "foreign";
 }
 
@@ -59,12 +58,13 @@ const marker = () => `${JSON.stringify({ tool: "tshup", note: "This directory be
 
 /** Before install writes anything: the root must be new, empty, or tshup's (an earlier release's is adopted). */
 export async function claimRoot(layout: Layout, host: Host, opts: { write: boolean } = { write: true }): Promise<void> {
-  const kind = await rootKind(layout);
-  if (kind === "owned") return;
   const p = host.platform === "win32" ? path.win32 : path.posix;
   const suggestion = `e.g. --prefix ${p.join(layout.root, "tshup")}`;
+  // Before the marker: a marker planted in a home or a shared directory does not make it tshup's.
   const reason = unsafeRootReason(layout.root, host);
   if (reason) throw usageError(`${layout.root} ${reason}, so it cannot be tshup's root`, `give tshup a directory of its own, ${suggestion}`);
+  const kind = await rootKind(layout);
+  if (kind === "owned") return;
   if (kind === "foreign") {
     throw usageError(`${layout.root} is not empty and was not made by tshup`, `give tshup a new or empty directory, ${suggestion}`);
   }
@@ -80,9 +80,9 @@ export async function claimRoot(layout: Layout, host: Host, opts: { write: boole
 /** For uninstall: a root that exists must be tshup's; nothing is touched otherwise. */
 export async function requireOwnRoot(layout: Layout, host: Host): Promise<RootKind> {
   const kind = await rootKind(layout);
-  // Without the marker, a shared directory (a home, ~/.local) is never taken for tshup's, whatever
-  // files in it look like tshup's.
-  const reason = kind === "legacy" ? unsafeRootReason(layout.root, host) : null;
+  // A shared directory (a home, ~/.local) is never taken for tshup's, whatever marker or files in
+  // it look like tshup's.
+  const reason = kind === "absent" ? null : unsafeRootReason(layout.root, host);
   if (kind === "foreign" || reason) {
     throw usageError(
       `${layout.root} was not made by tshup (it has no ${ROOT_MARKER}), so uninstall touches nothing`,

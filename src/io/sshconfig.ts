@@ -6,7 +6,7 @@
  */
 import fs from "node:fs/promises";
 import type { Host } from "../host.js";
-import { fsError, usageError } from "../core/errors.js";
+import { fsError, systemError, usageError } from "../core/errors.js";
 import { pathFor } from "../core/layout.js";
 import {
   clusterConfigFileName,
@@ -129,6 +129,11 @@ export async function seedSshConfig(
   }
 
   const writes: (() => Promise<void>)[] = [];
+  // tshup's own directory: a link or a file in its place is refused, never written through.
+  const own = await fs.lstat(paths.tshupDir).catch(() => null);
+  if (own && !own.isDirectory()) {
+    throw systemError(`${paths.tshupDir} is ${own.isSymbolicLink() ? "a link" : "not a directory"}; tshup writes its ssh files only into a directory of its own`, `move ${paths.tshupDir} aside and run tshup again`);
+  }
   if (!(await isDirectory(paths.sshDir))) writes.push(() => mkdirPrivate(paths.sshDir));
   writes.push(() => mkdirPrivate(paths.tshupDir));
 
@@ -168,7 +173,7 @@ export async function seedSshConfig(
     const data = Buffer.from(up.text, "latin1");
     // An existing config keeps its mode (and its owner's choice of where it really lives: symlinks
     // are written through); a new one is private like the rest of ~/.ssh.
-    writes.push(() => atomicWriteFile(paths.config, data, original === null ? { mode: 0o600 } : {}));
+    writes.push(() => atomicWriteFile(paths.config, data, original === null ? { mode: 0o600 } : { throughLinks: true }));
   }
 
   if (!opts.dryRun) {
@@ -213,7 +218,7 @@ export async function removeSshConfig(host: Host, opts: { dryRun: boolean }): Pr
     } else {
       edits.push({ file: paths.config, action: "updated" });
       const data = Buffer.from(r.text, "latin1");
-      writes.push(() => atomicWriteFile(paths.config, data));
+      writes.push(() => atomicWriteFile(paths.config, data, { throughLinks: true }));
     }
   }
 
