@@ -6,6 +6,7 @@ import type { ClusterInfo } from "../core/ping.js";
 import { usageError } from "../core/errors.js";
 import { queryProxy } from "../io/teleport.js";
 import { readTextIfExists } from "../io/fsx.js";
+import { readCurrentProfile } from "../io/tshprofile.js";
 
 export type QueriedCluster = ClusterInfo & { date: string | null };
 
@@ -34,8 +35,8 @@ export async function resolveProxies(ctx: Context, remembered: string[] = []): P
 
 /** The proxy of tsh's active profile, so `tshup` alone upgrades a machine that already logged in. */
 async function currentProfileProxy(teleportHome: string): Promise<string | null> {
-  const name = (await readTextIfExists(path.join(teleportHome, "current-profile")))?.trim();
-  if (!name || /[/\\]/.test(name)) return null;
+  const name = await readCurrentProfile(teleportHome);
+  if (!name) return null;
   const text = await readTextIfExists(path.join(teleportHome, `${name}.yaml`));
   if (text === null) return null;
   const m = /^web_proxy_addr:\s*["']?([^"'\s]+)["']?\s*$/m.exec(text);

@@ -123,6 +123,11 @@ export async function readTextIfExists(p: string): Promise<string | null> {
   return (await readFileIfExists(p))?.toString("utf8") ?? null;
 }
 
+/** Whether a name is one tempSibling makes: what an interrupted atomic write leaves behind. */
+export function isTempSiblingName(name: string): boolean {
+  return /^\.[A-Za-z0-9._-]+\.tmp-\d+-[a-z0-9]+$/.test(name);
+}
+
 /** A unique sibling name, so concurrent writers never share a temp file. */
 export function tempSibling(p: string): string {
   return path.join(path.dirname(p), `.${path.basename(p)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);

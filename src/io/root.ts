@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Host } from "../host.js";
 import { ROOT_MARKER, OWNED_ROOT_FILES, OWNED_WORK_DIRS, isOwnedBinEntry, unsafeRootReason, type Layout } from "../core/layout.js";
 import { fsError, usageError } from "../core/errors.js";
-import { atomicWriteFile, readRegularFile } from "./fsx.js";
+import { atomicWriteFile, isTempSiblingName, readRegularFile } from "./fsx.js";
 import { COMPLETE_MARKER, readVersionRecord } from "./store.js";
 
 /**
@@ -51,7 +51,7 @@ async function madeByEarlierRelease(layout: Layout): Promise<boolean> {
 
 /** Temp files of tshup's atomic writes (fsx.tempSibling) and lock take-overs. */
 function isOwnTempName(name: string): boolean {
-  return /^\.[A-Za-z0-9._-]+\.tmp-\d+-[a-z0-9]+$/.test(name) || /^\.lock\.stale-/.test(name);
+  return isTempSiblingName(name) || /^\.lock\.stale-/.test(name);
 }
 
 const marker = () => `${JSON.stringify({ tool: "tshup", note: "This directory belongs to tshup; 'tshup uninstall' removes what tshup put here." })}\n`;

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import type { Host } from "../host.js";
 import { parseTshVersionOutput } from "../core/version.js";
 import { verificationError } from "../core/errors.js";
+import { clusterNameProblem } from "../core/sshconfig.js";
 
 /**
  * Runs a freshly installed tsh once, as tsh's own updater does, and checks it is the version we
@@ -58,6 +59,6 @@ export function parseLeafClusters(json: string): string[] {
     .filter((c): c is { cluster_name: string; cluster_type?: string } => typeof c === "object" && c !== null && typeof (c as { cluster_name?: unknown }).cluster_name === "string")
     .filter((c) => c.cluster_type === "leaf")
     .map((c) => c.cluster_name)
-    .filter((n) => /^[A-Za-z0-9][A-Za-z0-9._+:@-]{0,252}$/.test(n));
+    .filter((n) => n.length <= 253 && clusterNameProblem(n) === null);
   return [...new Set(names)].sort();
 }

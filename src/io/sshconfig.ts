@@ -20,7 +20,7 @@ import {
   upsertIncludeBlock,
   type ClusterSshConfig,
 } from "../core/sshconfig.js";
-import { atomicWriteFile, readFileIfExists, removeWithRetry } from "./fsx.js";
+import { atomicWriteFile, isTempSiblingName, readFileIfExists, removeWithRetry } from "./fsx.js";
 
 export type SshEditAction = "created" | "updated" | "unchanged" | "kept-user-edit";
 
@@ -192,8 +192,6 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-/** Temp files of an interrupted atomic write (see fsx.tempSibling). */
-const TEMP_NAME = /^\..+\.tmp-\d+-[a-z0-9]+$/;
 
 /**
  * Undoes seedSshConfig: takes the block out of `~/.ssh/config` (its bytes then are exactly what they
@@ -244,7 +242,7 @@ export async function removeSshConfig(host: Host, opts: { dryRun: boolean }): Pr
   let kept = 0;
   for (const name of names) {
     const file = p.join(paths.tshupDir, name);
-    if (TEMP_NAME.test(name)) {
+    if (isTempSiblingName(name)) {
       writes.push(() => removeFile(file));
       continue;
     }
