@@ -138,6 +138,8 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       ["a cluster_name nested 150,000 deep", `{"server_version":"17.5.1","cluster_name":${"[".repeat(150_000)}${"]".repeat(150_000)}}`, 4, /not a (valid Teleport answer|Teleport proxy)/],
       ["a 1 MB cluster_name", JSON.stringify({ server_version: "17.5.1", cluster_name: "a".repeat(1_000_000) }), 4, /cluster_name "a+\.\.\. is not a cluster name/],
       ["terminal escapes in a value", JSON.stringify({ server_version: "17.5.1\u001b]0;pwned\u0007" }), 4, /server_version .* is not a version/],
+      ["a public_addr of \":\" (a profile named \":\")", JSON.stringify({ server_version: "17.5.1", proxy: { ssh: { public_addr: ":" } } }), 4, /proxy\.ssh\.public_addr ":" is not host:port/],
+      ["a public_addr that is an ssh option", JSON.stringify({ server_version: "17.5.1", proxy: { ssh: { public_addr: "-oProxyCommand:443" } } }), 4, /public_addr "-oProxyCommand:443" is not host:port/],
     ];
     for (const [name, body, code, message] of cases) {
       test(name, async (t) => {
@@ -283,6 +285,10 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
     const cases: [string, string, RegExp][] = [
       ["KnownHostsCommand", JUMP("      options:\n        KnownHostsCommand: /bin/touch PWNED\n"), /KnownHostsCommand is not one of the options tshup writes/],
       ["LocalCommand", JUMP("      options:\n        PermitLocalCommand: true\n        LocalCommand: touch\n"), /PermitLocalCommand is not one of the options tshup writes/],
+      ["Compression: maybe (ssh would refuse every host)", JUMP("      options:\n        Compression: maybe\n"), /Compression: must be one of yes, no/],
+      ["ServerAliveInterval: 1e300", JUMP("      options:\n        ServerAliveInterval: 1e300\n"), /ServerAliveInterval: must be a whole number from 0/],
+      ["LogLevel: LOUD", JUMP("      options:\n        LogLevel: LOUD\n"), /LogLevel: must be one of QUIET/],
+      ["Port: 0", JUMP("      options:\n        Port: 0\n"), /Port: must be a whole number from 1 to 65535/],
       ["a login with $(...)", "login: x$(touch PWNED)\n" + JUMP(""), /login must be a user name/],
       ["a jump user with $(...)", JUMP('      jump: "a$(touch PWNED)@jump.example.org"\n'), /jump (must be|the user must be)/],
       ["a YAML alias bomb", `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`, /manifest .*(alias|Excessive)/i],
@@ -426,6 +432,57 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       assert.deepEqual(r.json.steps.filter((s: any) => s.status === "done"), []);
     });
 
+    const notDirCases: [string, (w: World) => Promise<Record<string, string>>, RegExp][] = [
+      ["~/.ssh/tshup is a file", async (w) => {
+        await fsp.rm(path.join(w.home, ".ssh", "tshup"), { recursive: true, force: true });
+        await fsp.writeFile(path.join(w.home, ".ssh", "tshup"), "mine\n");
+        return {};
+      }, /\.ssh\/tshup is a file, not a directory/],
+      ["TELEPORT_HOME is a file", async (w) => {
+        await fsp.writeFile(path.join(w.home, "tsh-home-file"), "mine\n");
+        return { TELEPORT_HOME: path.join(w.home, "tsh-home-file") };
+      }, /tsh-home-file is a file, not a directory/],
+    ];
+    for (const [name, plant, message] of notDirCases) {
+      test(`${name}: exit 7 at preflight, before tsh is switched`, async (t) => {
+        const w = await world();
+        t.after(w.cleanup);
+        await offerUpgrade(t);
+        const extraEnv = await plant(w);
+        const before = await fingerprint(w);
+        const started = Date.now();
+        const r = await attempt(w, ["--proxy", proxy.addr, "--user", "alice"], extraEnv);
+        await expectRefused(w, r, 7, message, started, before);
+        assert.deepEqual(r.json.steps.filter((s: any) => s.status === "failed").map((s: any) => s.step), ["preflight"]);
+      });
+    }
+
+    test("a step failing after the switch puts the previous tsh back (rollback), exit 7", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      await offerUpgrade(t);
+      const legacy = await standin.addProxy({ cluster: "legacy", serverVersion: "15.4.2" });
+      await standin.addArtifact(linux("15.4.2"));
+      t.after(() => standin.removeArtifact(artifact("15.4.2")));
+      // A directory of the user's where the legacy cluster's alias would go: linking it fails after
+      // the new tsh was made active, which no check beforehand can promise against.
+      const planted = path.join(w.root, "bin", "tsh-legacy");
+      await fsp.mkdir(planted);
+      await fsp.writeFile(path.join(planted, "mine.txt"), "mine\n");
+      const decoyBefore = await snapshot(w.decoy);
+      const r = await attempt(w, ["--proxy", proxy.addr, "--proxy", legacy.addr, "--per-cluster", "--user", "alice"]);
+      assert.equal(r.code, 7, r.stderr);
+      assert.equal(r.stdout.trim().split(/\n(?=\{)/).length, 1, "exactly one JSON document");
+      assert.ok(r.json.error.hint, "the error carries a hint");
+      assert.ok(r.json.steps.some((s: any) => s.step === "activate" && s.status === "done"), "the new tsh had been switched in");
+      assert.ok(r.json.steps.some((s: any) => s.step === "rollback" && s.status === "done" && /17\.5\.1 is active again/.test(s.detail)), JSON.stringify(r.json.steps));
+      assert.equal(r.json.version, OLD);
+      assert.match(execFileSync(path.join(w.root, "bin", "tsh"), ["version"], { encoding: "utf8" }), /v17\.5\.1 /, "the previous tsh is active again");
+      assert.equal(fs.readFileSync(path.join(planted, "mine.txt"), "utf8"), "mine\n");
+      assert.deepEqual(await snapshot(w.decoy), decoyBefore);
+      assert.ok(!fs.existsSync(path.join(w.root, ".lock")));
+    });
+
     test("--ca-file /dev/zero is exit 2 naming it", async (t) => {
       const w = await world();
       t.after(w.cleanup);
@@ -433,6 +490,41 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       const started = Date.now();
       const r = await attempt(w, ["--proxy", proxy.addr, "--ca-file", "/dev/zero"]);
       await expectRefused(w, r, 2, /--ca-file \/dev\/zero: .*device/, started, before);
+    });
+
+    test("a directory in place of the lock: exit 7 naming it, the directory kept", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      await offerUpgrade(t);
+      await fsp.mkdir(path.join(w.root, ".lock"));
+      await fsp.writeFile(path.join(w.root, ".lock", "mine.txt"), "mine\n");
+      const started = Date.now();
+      const r = await attempt(w, ["--proxy", proxy.addr]);
+      assert.equal(r.code, 7, r.stderr);
+      assert.equal(r.stdout.trim().split(/\n(?=\{)/).length, 1);
+      assert.match(r.json.error.message, /\.lock is a directory, not tshup's lock file/);
+      assert.match(r.json.error.hint, /move .*\.lock aside/);
+      assert.ok(Date.now() - started < 15_000);
+      assert.equal(fs.readFileSync(path.join(w.root, ".lock", "mine.txt"), "utf8"), "mine\n");
+      assert.deepEqual(fs.readdirSync(w.root).filter((n) => n.startsWith(".lock")), [".lock"], "nothing moved aside");
+      assert.match(execFileSync(path.join(w.root, "bin", "tsh"), ["version"], { encoding: "utf8" }), /v17\.5\.1 /);
+    });
+
+    test("a planted version record cannot point bin/tsh outside its version directory", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      const evil = path.join(w.home, "evil.sh");
+      await fsp.writeFile(evil, "#!/bin/sh\necho EVIL\n", { mode: 0o755 });
+      const planted = path.join(w.root, "versions", "17.9.9");
+      await fsp.mkdir(planted);
+      await fsp.writeFile(path.join(planted, ".tshup-complete"), JSON.stringify({ id: "17.9.9", version: "17.9.9", edition: "community", fips: false, tools: { tsh: "../../../../evil.sh" }, artifact: "x", sha256: "0", installedAt: "" }));
+      const list = await attempt(w, ["list"]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.ok(!JSON.stringify(list.json).includes("17.9.9"), "list does not offer it");
+      const use = await attempt(w, ["use", "17.9.9"]);
+      assert.equal(use.code, 2, use.stderr);
+      assert.match(use.json.error.message, /17\.9\.9 is not installed/);
+      assert.match(execFileSync(path.join(w.root, "bin", "tsh"), ["version"], { encoding: "utf8" }), /v17\.5\.1 /);
     });
 
     test("a lock held by a live process that is not the run that took it is taken over", async (t) => {

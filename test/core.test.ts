@@ -161,6 +161,9 @@ test("ping answers are validated before use", () => {
     { server_version: "17.5.1", auto_update: { tools_auto_update: true, tools_version: "latest" } },
     { server_version: "17.5.1", auto_update: "on" },
     { server_version: "17.5.1", proxy: { ssh: { public_addr: "evil\nHost *" } } },
+    // Junk that would name tsh's profile ":" or start an ssh argument with "-".
+    ...[":", "-oProxyCommand:443", "_:443", "a:0", "::::", "[]:443"].map((addr) => ({ server_version: "17.5.1", proxy: { ssh: { public_addr: addr } } })),
+    { server_version: "17.5.1", proxy: { ssh: { ssh_public_addr: "-x:3023" } } },
   ];
   for (const body of bad) {
     assert.throws(() => parsePing(body, "p:443", "https://p/webapi/find"), (e: unknown) => e instanceof TshupError && e.exitCode === 4, JSON.stringify(body));
@@ -173,6 +176,10 @@ test("ping answers are validated before use", () => {
   const empty = parsePing({ server_version: "17.5.1", auto_update: { tools_auto_update: true, tools_version: "" } }, "p", "u");
   assert.equal(empty.target, "17.5.1");
   assert.equal(parsePing({ server_version: "17.5.1", fips: true }, "p", "u").edition, "ent");
+  const v6 = parsePing({ server_version: "17.5.1", proxy: { ssh: { public_addr: "[::1]:443", ssh_public_addr: "[::1]:3023" } } }, "p", "u");
+  assert.equal(v6.webPublicAddr, "[::1]:443");
+  assert.equal(v6.sshPublicAddr, "[::1]:3023");
+  assert.equal(parsePing({ server_version: "17.5.1", proxy: { ssh: { public_addr: "Jump.Example.org" } } }, "p", "u").webPublicAddr, "jump.example.org:443");
 });
 
 test("proxy addresses in every accepted form", () => {

@@ -23,7 +23,7 @@ import {
   removeIncludeBlock,
   renderClusterConfig,
   upsertIncludeBlock,
-  type ClusterSshConfig, parseHostCAs, renderKnownHosts } from "../src/core/sshconfig.js";
+  type ClusterSshConfig, type SshOptionValue, ALLOWED_SSH_OPTIONS, parseHostCAs, renderKnownHosts, sshOptionProblem } from "../src/core/sshconfig.js";
 import { removeSshConfig, seedSshConfig, sshPaths } from "../src/io/sshconfig.js";
 import { seedTshProfile, renderTshProfile } from "../src/io/tshprofile.js";
 import { requireTool } from "./support/tools.js";
@@ -93,6 +93,8 @@ test("renderClusterConfig, tsh-proxy style: what tsh config prints, with absolut
   );
   assert.match(text, /^# ssh settings for the Teleport cluster example \(proxy teleport\.example\.org:443\), written by tshup\.\n/);
   assert.match(text, /tshup --force puts its own back/);
+  const v6 = renderClusterConfig({ ...POSIX, proxyHost: "::1", style: "tsh-proxy", hosts: [], options: {} });
+  assert.match(v6, / --proxy=\[::1\]:443 %r@%h:%p/, "an IPv6 proxy is bracketed where tsh reads host:port");
 });
 
 test("renderClusterConfig, proxyjump style: the seed document's block, generated", () => {
@@ -186,6 +188,58 @@ test("renderClusterConfig refuses values that would break or inject ssh config l
       (err: unknown) => err instanceof TshupError && err.code === "usage" && message.test(err.message),
       name,
     );
+  }
+});
+
+test("manifest ssh option values: what tshup accepts real ssh accepts, and what it refuses would break ssh for every host", () => {
+  const ssh = requireTool("ssh", "openssh-client");
+  const accepted: [string, SshOptionValue][] = [
+    ["AddKeysToAgent", "confirm"], ["AddressFamily", "inet"], ["BatchMode", true], ["CASignatureAlgorithms", "ssh-ed25519,rsa-sha2-512"],
+    ["CheckHostIP", false], ["Ciphers", "+aes128-ctr"], ["Compression", "yes"], ["ConnectTimeout", "1m30s"], ["ConnectionAttempts", 3],
+    ["EscapeChar", "~"], ["EscapeChar", "none"], ["ExitOnForwardFailure", true], ["ForwardAgent", false], ["GSSAPIAuthentication", "no"],
+    ["HashKnownHosts", true], ["HostKeyAlgorithms", "-ssh-rsa"], ["IPQoS", ["af21", "cs1"]], ["IdentitiesOnly", true],
+    ["KexAlgorithms", "curve25519-sha256,curve25519-sha256@libssh.org"], ["LogLevel", "VERBOSE"], ["LogLevel", "error"],
+    ["MACs", "hmac-sha2-256-etm@openssh.com"], ["NumberOfPasswordPrompts", 0], ["Port", 65535],
+    ["PreferredAuthentications", "publickey,keyboard-interactive"], ["PubkeyAcceptedAlgorithms", "+ssh-rsa"],
+    ["PubkeyAcceptedKeyTypes", "ssh-ed25519"], ["PubkeyAuthentication", "host-bound"], ["RekeyLimit", ["1G", "1h"]],
+    ["RequestTTY", "auto"], ["SendEnv", ["LANG", "LC_*"]], ["ServerAliveCountMax", 5], ["ServerAliveInterval", 60],
+    ["ServerAliveInterval", "5m"], ["SetEnv", ["TERM=xterm", "A=b"]], ["StrictHostKeyChecking", "accept-new"], ["TCPKeepAlive", true],
+    ["UpdateHostKeys", "ask"], ["VisualHostKey", false],
+  ];
+  const refused: [string, SshOptionValue, RegExp][] = [
+    ["Compression", "maybe", /must be one of yes, no/],
+    ["ServerAliveInterval", 1e300, /whole number from 0 to 2147483647/],
+    ["ServerAliveInterval", -1, /whole number/],
+    ["ConnectTimeout", 2.5, /whole number/],
+    ["LogLevel", "LOUD", /must be one of QUIET/],
+    ["LogLevel", true, /must be one of QUIET/],
+    ["Port", 0, /from 1 to 65535/],
+    ["Port", 70000, /from 1 to 65535/],
+    ["AddressFamily", "ipx", /must be one of any, inet, inet6/],
+    ["StrictHostKeyChecking", "sometimes", /must be one of yes/],
+    ["IPQoS", "fast", /af11-af43/],
+    ["EscapeChar", "ab", /one character/],
+    ["SetEnv", "NOEQUALS", /NAME=VALUE/],
+  ];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tshup-sshopt-"));
+  try {
+    const sshAccepts = (name: string, value: SshOptionValue) => {
+      const text = typeof value === "boolean" ? (value ? "yes" : "no") : Array.isArray(value) ? value.join(" ") : String(value);
+      const file = path.join(dir, "config");
+      fs.writeFileSync(file, `Host *\n    ${name} ${text}\n`);
+      return spawnSync(ssh, ["-F", file, "-G", "example.org"], { encoding: "utf8", env: { HOME: dir, PATH: "/usr/bin:/bin" } }).status === 0;
+    };
+    for (const [name, value] of accepted) {
+      assert.equal(sshOptionProblem(name, value, "proxyjump"), null, `${name} ${JSON.stringify(value)}`);
+      assert.ok(sshAccepts(name, value), `real ssh takes ${name} ${JSON.stringify(value)}`);
+    }
+    for (const [name, value, message] of refused) {
+      assert.match(sshOptionProblem(name, value, "proxyjump") ?? "accepted", message, `${name} ${JSON.stringify(value)}`);
+      assert.ok(!sshAccepts(name, value), `real ssh refuses ${name} ${JSON.stringify(value)} too`);
+    }
+    assert.deepEqual([...new Set(accepted.map(([n]) => n))].sort(), [...ALLOWED_SSH_OPTIONS].sort(), "every allowed option has a value real ssh takes");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Context } from "../context.js";
 import { EMBEDDED_MANIFEST } from "../build-info.js";
 import type { Manifest, ManifestCluster } from "../core/manifest.js";
-import { hostOf, parseProxyAddress, tshProfileAddr } from "../core/proxyaddr.js";
+import { hostOf, joinHostPort, parseProxyAddress, tshProfileAddr } from "../core/proxyaddr.js";
 import { usageError, networkError, TshupError } from "../core/errors.js";
 import { addStep } from "../core/report.js";
 import { parseHostCAs, type ClusterSshConfig } from "../core/sshconfig.js";
@@ -139,7 +139,7 @@ export async function seedConfig(
         teleportHome: ctx.teleportHome,
         proxyHost,
         webProxyAddr: webAddr,
-        sshProxyAddr: c.tlsRouting ? webAddr : c.sshPublicAddr ?? `${proxyHost}:3023`,
+        sshProxyAddr: c.tlsRouting ? webAddr : c.sshPublicAddr ?? joinHostPort(proxyHost, 3023),
         user: user ?? undefined,
         cluster: c.cluster || proxyHost,
         tlsRoutingEnabled: c.tlsRouting,

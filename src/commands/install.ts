@@ -161,65 +161,89 @@ export async function runInstall(ctx: Context): Promise<number> {
       records.set(g, record);
     }
     const primary = records.get(groups[0]!)!;
-    if (now.activeId !== primary.id || opts.force) {
+    const switching = now.activeId !== primary.id || opts.force;
+    if (switching) {
       await stage(report, "activate", () => platform.activate(layout, primary));
       addStep(report, "activate", "done", `tsh ${primary.version} is now the active tsh${now.active ? ` (was ${now.active.version})` : ""}`);
     } else {
       addStep(report, "activate", "skipped", `tsh ${primary.version} is already active`);
     }
     report.version = primary.version;
-
-    const state = await readState(layout);
-    const aliases = groups.filter((g) => g.alias !== null);
-    for (const g of aliases) {
-      const changed = await platform.linkAlias(layout, g.alias!, records.get(g)!);
-      addStep(report, "alias", changed ? "done" : "skipped", `${g.alias} runs tsh ${g.target.version} for ${g.clusters.map((c) => c.cluster || c.proxy).join(", ")}`);
-    }
-    for (const stale of state.aliases.filter((a) => !aliases.some((g) => g.alias === a))) {
-      await platform.linkAlias(layout, stale, null);
-      addStep(report, "alias", "done", `removed ${stale}`);
-    }
-    state.aliases = aliases.map((g) => g.alias!);
-    report.per_cluster = groups.flatMap((g) =>
-      g.clusters.map((c) => ({ proxy: c.proxy, cluster: c.cluster, version: g.target.version, tsh: path.join(layout.binDir, platform.binName((g.alias ?? "tsh") as Tool)) })),
-    );
-
-    if (opts.modifyPath) {
-      const outcome = await stage(report, "path", () => platform.addToPath(layout, { dryRun: false }));
-      state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
-      addStep(report, "path", outcome.changed ? "done" : "skipped", outcome.changed ? `added ${layout.binDir} to PATH (${outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file).join(", ")})` : `${layout.binDir} is already on PATH`);
-      for (const n of outcome.notes) feedback.warn(n);
-      report.path_files = outcome.edits;
-      if (outcome.notes.length) report.notes = outcome.notes;
-    } else {
-      addStep(report, "path", "skipped", "--no-modify-path");
-    }
-    if (opts.seedConfig) {
-      const config = await stage(report, "config", () => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false }));
-      state.createdFiles = [...new Set([...state.createdFiles, ...config.created])];
-    } else {
-      addStep(report, "config", "skipped", "--no-config");
-    }
-
-    // The install has succeeded by now: an old version that cannot go (Windows refuses while its
-    // tsh.exe runs) is a warning and is tried again next time.
     try {
-      const removed = await pruneVersions(layout, opts.keep, [...records.values()].map((r) => r.id), host);
-      addStep(report, "prune", removed.length > 0 ? "done" : "skipped", removed.length > 0 ? `removed ${removed.join(", ")} (--keep ${opts.keep})` : `nothing beyond --keep ${opts.keep}`);
+      await finishInstall(ctx, { clusters, groups, records, proxies });
     } catch (err) {
-      feedback.warn(`could not remove an old version: ${(err as Error).message}; tshup tries again next time`);
-      addStep(report, "prune", "skipped", `could not remove an old version: ${(err as Error).message}`);
+      // A step after the switch failed: the tsh that worked before this run is the one left active.
+      if (switching && now.active && now.active.id !== primary.id) {
+        await platform.activate(layout, now.active).then(
+          () => {
+            addStep(report, "rollback", "done", `tsh ${now.active!.version} is active again`);
+            report.version = now.active!.version;
+          },
+          (undo) => addStep(report, "rollback", "failed", printable(`could not make tsh ${now.active!.version} active again: ${(undo as Error).message}`, 300)),
+        );
+      }
+      throw err;
     }
-    await cleanWorkAreas(layout).catch(() => {});
-
-    state.proxies = proxies.map((p) => p.addr);
-    await stage(report, "state", () => writeState(layout, state));
   } finally {
     await lock.release();
   }
   report.clusters = clusters.map((c) => clusterReport(c, groups.find((g) => g.clusters.includes(c))!.target.version));
   printSummary(ctx, clusters);
   return 0;
+}
+
+/** The steps after the switch: aliases, PATH, config, pruning and the remembered state. */
+async function finishInstall(
+  ctx: Context,
+  run: { clusters: QueriedCluster[]; groups: Group[]; records: Map<Group, VersionRecord>; proxies: { addr: string }[] },
+): Promise<void> {
+  const { opts, layout, platform, report, feedback, host } = ctx;
+  const { clusters, groups, records, proxies } = run;
+  const state = await readState(layout);
+  const aliases = groups.filter((g) => g.alias !== null);
+  for (const g of aliases) {
+    const changed = await platform.linkAlias(layout, g.alias!, records.get(g)!);
+    addStep(report, "alias", changed ? "done" : "skipped", `${g.alias} runs tsh ${g.target.version} for ${g.clusters.map((c) => c.cluster || c.proxy).join(", ")}`);
+  }
+  for (const stale of state.aliases.filter((a) => !aliases.some((g) => g.alias === a))) {
+    await platform.linkAlias(layout, stale, null);
+    addStep(report, "alias", "done", `removed ${stale}`);
+  }
+  state.aliases = aliases.map((g) => g.alias!);
+  report.per_cluster = groups.flatMap((g) =>
+    g.clusters.map((c) => ({ proxy: c.proxy, cluster: c.cluster, version: g.target.version, tsh: path.join(layout.binDir, platform.binName((g.alias ?? "tsh") as Tool)) })),
+  );
+
+  if (opts.modifyPath) {
+    const outcome = await stage(report, "path", () => platform.addToPath(layout, { dryRun: false }));
+    state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
+    addStep(report, "path", outcome.changed ? "done" : "skipped", outcome.changed ? `added ${layout.binDir} to PATH (${outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file).join(", ")})` : `${layout.binDir} is already on PATH`);
+    for (const n of outcome.notes) feedback.warn(n);
+    report.path_files = outcome.edits;
+    if (outcome.notes.length) report.notes = outcome.notes;
+  } else {
+    addStep(report, "path", "skipped", "--no-modify-path");
+  }
+  if (opts.seedConfig) {
+    const config = await stage(report, "config", () => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false }));
+    state.createdFiles = [...new Set([...state.createdFiles, ...config.created])];
+  } else {
+    addStep(report, "config", "skipped", "--no-config");
+  }
+
+  // The install has succeeded by now: an old version that cannot go (Windows refuses while its
+  // tsh.exe runs) is a warning and is tried again next time.
+  try {
+    const removed = await pruneVersions(layout, opts.keep, [...records.values()].map((r) => r.id), host);
+    addStep(report, "prune", removed.length > 0 ? "done" : "skipped", removed.length > 0 ? `removed ${removed.join(", ")} (--keep ${opts.keep})` : `nothing beyond --keep ${opts.keep}`);
+  } catch (err) {
+    feedback.warn(`could not remove an old version: ${(err as Error).message}; tshup tries again next time`);
+    addStep(report, "prune", "skipped", `could not remove an old version: ${(err as Error).message}`);
+  }
+  await cleanWorkAreas(layout).catch(() => {});
+
+  state.proxies = proxies.map((p) => p.addr);
+  await stage(report, "state", () => writeState(layout, state));
 }
 
 /** Runs one stage of an install; a failure is recorded under the stage's own name. */
@@ -241,26 +265,31 @@ async function preflight(ctx: Context, clusters: QueriedCluster[], groups: Group
   const { layout, platform, opts, host } = ctx;
   // Dry runs read every file the real steps will read (a FIFO, a device or a huge file fails here).
   await readState(layout);
-  const targets = [layout.root];
-  if (opts.modifyPath) targets.push(...(await platform.addToPath(layout, { dryRun: true })).edits.filter((e) => e.action !== "unchanged").map((e) => e.file));
+  const dirs = [layout.root];
+  const files: string[] = [];
+  if (opts.modifyPath) files.push(...(await platform.addToPath(layout, { dryRun: true })).edits.filter((e) => e.action !== "unchanged").map((e) => e.file));
   if (opts.seedConfig) {
     const { sshPaths } = await import("../io/sshconfig.js");
     const ssh = sshPaths(host);
-    targets.push(ssh.config, ssh.tshupDir, ctx.teleportHome);
+    files.push(ssh.config);
+    dirs.push(ssh.tshupDir, ctx.teleportHome);
   }
-  for (const t of targets) await requireWritable(t);
+  for (const d of dirs) await requireWritable(d, "directory");
+  for (const f of files) await requireWritable(f, "file");
   if (opts.seedConfig) await seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: true, quiet: true });
 }
 
 /** The path, or the nearest directory that exists above it, must be writable (and a directory where one is needed). */
-async function requireWritable(target: string): Promise<void> {
+async function requireWritable(target: string, kind: "file" | "directory"): Promise<void> {
   let p = target;
   for (;;) {
     const st = await fsp.stat(p).catch(() => null);
     if (st) {
       const dir = st.isDirectory() ? p : path.dirname(p);
-      if (!st.isDirectory() && p !== target) {
-        throw systemError(`cannot create ${target}: ${p} is a file, not a directory`, `move ${p} aside, or pass --no-config / --no-modify-path to leave that part alone`);
+      const hint = `move ${p} aside, or pass --no-config / --no-modify-path to leave that part alone`;
+      if (!st.isDirectory() && p !== target) throw systemError(`cannot create ${target}: ${p} is a file, not a directory`, hint);
+      if (p === target && st.isDirectory() !== (kind === "directory")) {
+        throw systemError(`${p} is a ${st.isDirectory() ? "directory" : "file"}, not a ${kind}; tshup needs to write there`, hint);
       }
       try {
         await fsp.access(dir, fs.constants.W_OK);

@@ -42,13 +42,18 @@ export function fsError(err: unknown, action: string, path: string): TshupError 
   if (err instanceof TshupError) return err;
   const code = (err as NodeJS.ErrnoException)?.code ?? "";
   const reason = (err as Error)?.message ?? String(err);
-  const hint =
-    code === "EACCES" || code === "EPERM"
-      ? `check the permissions of ${path}, or choose another root with --prefix`
-      : code === "ENOSPC"
-        ? "free some disk space and run tshup again"
-        : code === "EROFS"
-          ? "that file system is read-only; choose another root with --prefix"
-          : "";
+  const hints: Record<string, string> = {
+    EACCES: `check the permissions of ${path}, or choose another root with --prefix`,
+    ENOSPC: "free some disk space and run tshup again",
+    EROFS: "that file system is read-only; choose another root with --prefix",
+    EISDIR: `a directory is where tshup expects a file: move ${path} aside and run tshup again`,
+    ENOTEMPTY: `a directory is where tshup expects a file: move ${path} aside and run tshup again`,
+    EEXIST: `something tshup did not expect is at ${path}: move it aside and run tshup again`,
+    ENOTDIR: `a file is where tshup expects a directory on the way to ${path}: move it aside and run tshup again`,
+    ELOOP: `${path} is a link tshup will not follow: move it aside and run tshup again`,
+    ENOENT: `${path} vanished while tshup worked (another program removed it?): run tshup again`,
+  };
+  hints.EPERM = hints.EACCES!;
+  const hint = hints[code] ?? `check ${path}, then run tshup again`;
   return systemError(`could not ${action} ${path}: ${reason}`, hint, err);
 }

@@ -1,4 +1,5 @@
 import { networkError } from "./errors.js";
+import { parseProxyAddress } from "./proxyaddr.js";
 import { printable, shown } from "./format.js";
 import { isStrictVersion, windowFor, type VersionWindow } from "./version.js";
 
@@ -124,7 +125,12 @@ export function parsePing(body: unknown, proxy: string, url: string): ClusterInf
 function optionalHostPort(value: unknown, key: string, bad: (what: string) => Error): string | null {
   if (value === undefined || value === "") return null;
   if (typeof value !== "string" || !HOST_PORT.test(value)) throw bad(`${key} ${shown(value)} is not host:port`);
-  return value;
+  // It names tsh's profile and key paths and goes into ssh's config: only a real host and port.
+  try {
+    return parseProxyAddress(value).addr;
+  } catch {
+    throw bad(`${key} ${shown(value)} is not host:port`);
+  }
 }
 
 /** The message inside Teleport's error body {"error":{"message":"..."}}, if that is what it is. */

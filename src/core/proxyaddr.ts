@@ -1,3 +1,4 @@
+import { isIPv6 } from "node:net";
 import { usageError } from "./errors.js";
 
 export interface ProxyAddress {
@@ -13,7 +14,7 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 export function isValidHost(host: string): boolean {
-  return HOSTNAME.test(host) || IPV4.test(host) || /^[0-9a-fA-F:]+$/.test(host);
+  return HOSTNAME.test(host) || IPV4.test(host) || isIPv6(host);
 }
 
 /** Accepts `host`, `host:port`, `https://host[:port][/]`; default port 443. */
@@ -56,8 +57,13 @@ export function parseProxyAddress(input: string): ProxyAddress {
   host = host.toLowerCase().replace(/\.$/, "");
   if (!isValidHost(host)) throw bad(`"${host}" is not a host name`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port ${port} is out of range`);
-  const urlHost = host.includes(":") ? `[${host}]` : host;
-  return { host, port, addr: `${urlHost}:${port}`, url: `https://${urlHost}:${port}` };
+  const addr = joinHostPort(host, port);
+  return { host, port, addr, url: `https://${addr}` };
+}
+
+/** host:port, with an IPv6 host in brackets as every tool that reads it expects. */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Host of a host:port (IPv6 in brackets), as tsh's Profile.Name() takes it. */

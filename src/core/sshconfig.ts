@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { usageError } from "./errors.js";
-import { isValidHost } from "./proxyaddr.js";
+import { isValidHost, joinHostPort } from "./proxyaddr.js";
 import { BLOCK_END, BLOCK_START, FLAG_CREATED, findBlocks, normalized, splitLines, type Block } from "./rcblock.js";
 
 export { BLOCK_END, BLOCK_START, FLAG_CREATED };
@@ -96,50 +96,71 @@ function argumentProblem(value: string): string | null {
 }
 
 /**
- * The ssh options a manifest may set. An allow-list, because ssh has options that run a command
- * (ProxyCommand, LocalCommand, KnownHostsCommand, RemoteCommand, Match exec), load code
- * (PKCS11Provider, SecurityKeyProvider), or name programs and files (XAuthLocation, IdentityAgent,
- * ControlPath), and new ones appear with new OpenSSH releases: only options that can do none of
- * that are accepted.
+ * The ssh options a manifest may set, each with the values ssh accepts for it. An allow-list,
+ * because ssh has options that run a command (ProxyCommand, LocalCommand, KnownHostsCommand,
+ * RemoteCommand, Match exec), load code (PKCS11Provider, SecurityKeyProvider), or name programs and
+ * files (XAuthLocation, IdentityAgent, ControlPath), and new ones appear with new OpenSSH releases:
+ * only options that can do none of that are accepted. The values are checked as well, because one
+ * value ssh rejects (`Compression maybe`) makes ssh refuse to connect to every host, not only the
+ * cluster's.
  */
-export const ALLOWED_SSH_OPTIONS = [
-  "AddKeysToAgent",
-  "AddressFamily",
-  "BatchMode",
-  "CASignatureAlgorithms",
-  "CheckHostIP",
-  "Ciphers",
-  "Compression",
-  "ConnectTimeout",
-  "ConnectionAttempts",
-  "EscapeChar",
-  "ExitOnForwardFailure",
-  "ForwardAgent",
-  "GSSAPIAuthentication",
-  "HashKnownHosts",
-  "HostKeyAlgorithms",
-  "IPQoS",
-  "IdentitiesOnly",
-  "KexAlgorithms",
-  "LogLevel",
-  "MACs",
-  "NumberOfPasswordPrompts",
-  "Port",
-  "PreferredAuthentications",
-  "PubkeyAcceptedAlgorithms",
-  "PubkeyAcceptedKeyTypes",
-  "PubkeyAuthentication",
-  "RekeyLimit",
-  "RequestTTY",
-  "SendEnv",
-  "ServerAliveCountMax",
-  "ServerAliveInterval",
-  "SetEnv",
-  "StrictHostKeyChecking",
-  "TCPKeepAlive",
-  "UpdateHostKeys",
-  "VisualHostKey",
-] as const;
+const YES_NO = ["yes", "no"];
+const TIME = /^(\d{1,9}[smhdwSMHDW]?)+$/;
+const UNIT_SECONDS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+/** ssh's time format: 90, 90s, 1h30m. */
+function seconds(text: string): number {
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)([smhdw]?)/gi)) total += Number(n) * UNIT_SECONDS[unit!.toLowerCase()]!;
+  return total;
+}
+const ALGORITHMS = /^[+^-]?[A-Za-z0-9@._+*?-]+(,[A-Za-z0-9@._+*?-]+)*$/;
+type OptionGrammar =
+  | { words: string[]; bool?: true }
+  | { range: [number, number]; time?: boolean }
+  | { pattern: RegExp; describe: string; maxWords?: number };
+const SSH_OPTION_VALUES: Record<string, OptionGrammar> = {
+  AddKeysToAgent: { words: ["yes", "no", "ask", "confirm"], bool: true },
+  AddressFamily: { words: ["any", "inet", "inet6"] },
+  BatchMode: { words: YES_NO, bool: true },
+  CASignatureAlgorithms: { pattern: ALGORITHMS, describe: "a comma-separated list of algorithm names" },
+  CheckHostIP: { words: YES_NO, bool: true },
+  Ciphers: { pattern: ALGORITHMS, describe: "a comma-separated list of cipher names" },
+  Compression: { words: YES_NO, bool: true },
+  ConnectTimeout: { range: [1, 2147483647], time: true },
+  ConnectionAttempts: { range: [1, 2147483647] },
+  EscapeChar: { pattern: /^(none|[!-~]|\^[@-_a-z])$/, describe: "one character, ^ and a letter, or none" },
+  ExitOnForwardFailure: { words: YES_NO, bool: true },
+  ForwardAgent: { words: YES_NO, bool: true },
+  GSSAPIAuthentication: { words: YES_NO, bool: true },
+  HashKnownHosts: { words: YES_NO, bool: true },
+  HostKeyAlgorithms: { pattern: ALGORITHMS, describe: "a comma-separated list of algorithm names" },
+  IPQoS: {
+    pattern: /^(af[1-4][1-3]|cs[0-7]|ef|le|lowdelay|throughput|reliability|none|\d{1,3})$/,
+    describe: "one or two of af11-af43, cs0-cs7, ef, le, lowdelay, throughput, reliability, none or a number",
+    maxWords: 2,
+  },
+  IdentitiesOnly: { words: YES_NO, bool: true },
+  KexAlgorithms: { pattern: ALGORITHMS, describe: "a comma-separated list of algorithm names" },
+  LogLevel: { words: ["QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3"] },
+  MACs: { pattern: ALGORITHMS, describe: "a comma-separated list of MAC names" },
+  NumberOfPasswordPrompts: { range: [0, 2147483647] },
+  Port: { range: [1, 65535] },
+  PreferredAuthentications: { pattern: /^[a-z-]+(,[a-z-]+)*$/, describe: "a comma-separated list like publickey,keyboard-interactive" },
+  PubkeyAcceptedAlgorithms: { pattern: ALGORITHMS, describe: "a comma-separated list of algorithm names" },
+  PubkeyAcceptedKeyTypes: { pattern: ALGORITHMS, describe: "a comma-separated list of algorithm names" },
+  PubkeyAuthentication: { words: ["yes", "no", "unbound", "host-bound"], bool: true },
+  RekeyLimit: { pattern: /^(default|none|\d{1,12}[KMG]?|(\d{1,9}[smhdwSMHDW]?)+)$/, describe: "a size like 1G and an optional time like 1h", maxWords: 2 },
+  RequestTTY: { words: ["yes", "no", "force", "auto"], bool: true },
+  SendEnv: { pattern: /^-?[A-Za-z0-9_*?]+$/, describe: "environment variable names (wildcards * and ? allowed)", maxWords: Infinity },
+  ServerAliveCountMax: { range: [0, 2147483647] },
+  ServerAliveInterval: { range: [0, 2147483647], time: true },
+  SetEnv: { pattern: /^[A-Za-z_][A-Za-z0-9_]*=[^\s]*$/, describe: "NAME=VALUE pairs", maxWords: Infinity },
+  StrictHostKeyChecking: { words: ["yes", "no", "ask", "accept-new", "off"], bool: true },
+  TCPKeepAlive: { words: YES_NO, bool: true },
+  UpdateHostKeys: { words: ["yes", "no", "ask"], bool: true },
+  VisualHostKey: { words: YES_NO, bool: true },
+};
+export const ALLOWED_SSH_OPTIONS = Object.keys(SSH_OPTION_VALUES);
 
 const ALLOWED_LOWER = new Map(ALLOWED_SSH_OPTIONS.map((o) => [o.toLowerCase(), o]));
 
@@ -148,24 +169,39 @@ export function sshOptionProblem(name: string, value: unknown, style: SshStyle):
   if (!/^[A-Za-z]+$/.test(name)) return "the option name must be letters only, like ServerAliveInterval";
   const reserved = reservedOption(name, style);
   if (reserved) return reserved;
-  if (!ALLOWED_LOWER.has(name.toLowerCase())) {
+  const canonical = ALLOWED_LOWER.get(name.toLowerCase());
+  if (!canonical) {
     return `${name} is not one of the options tshup writes (none that runs a command, loads code or names a program or file); allowed: ${ALLOWED_SSH_OPTIONS.join(", ")}`;
   }
-  if (typeof value === "boolean") return null;
-  if (typeof value === "number") {
-    return Number.isInteger(value) && value >= 0 ? null : "must be a whole number";
-  }
-  if (typeof value === "string") return argumentProblem(value) ?? shellProblem(value);
-  if (Array.isArray(value)) {
-    if (value.length === 0) return "must list at least one word";
-    for (const v of value) {
-      if (typeof v !== "string") return "must list strings";
-      const p = argumentProblem(v) ?? shellProblem(v);
-      if (p) return `each word ${p}`;
+  const words = Array.isArray(value) ? value : [value];
+  if (words.length === 0) return "must list at least one word";
+  for (const word of words) {
+    if (typeof word === "string") {
+      const p = argumentProblem(word) ?? shellProblem(word);
+      if (p) return Array.isArray(value) ? `each word ${p}` : p;
+    } else if (typeof word !== "number" && typeof word !== "boolean") {
+      return Array.isArray(value) ? "must list strings" : "must be a string, number, boolean or list of strings";
     }
-    return null;
   }
-  return "must be a string, number, boolean or list of strings";
+  return optionValueProblem(SSH_OPTION_VALUES[canonical]!, value as SshOptionValue);
+}
+
+/** Whether ssh would accept the value: checked here so that ssh never refuses the whole config. */
+function optionValueProblem(grammar: OptionGrammar, value: SshOptionValue): string | null {
+  const words = Array.isArray(value) ? value : [value];
+  if ("words" in grammar) {
+    if (typeof value === "boolean") return grammar.bool ? null : `must be one of ${grammar.words.join(", ")}`;
+    const ok = words.length === 1 && grammar.words.some((w) => w.toLowerCase() === String(words[0]).toLowerCase());
+    return ok ? null : `must be one of ${grammar.words.join(", ")}${grammar.bool ? " (or true/false)" : ""}`;
+  }
+  if ("range" in grammar) {
+    const [min, max] = grammar.range;
+    const text = words.length === 1 && typeof words[0] !== "boolean" ? String(words[0]) : "";
+    const amount = /^\d{1,10}$/.test(text) ? Number(text) : grammar.time && TIME.test(text) ? seconds(text) : NaN;
+    return amount >= min && amount <= max ? null : `must be a whole number from ${min} to ${max}${grammar.time ? " (seconds, or a time like 5m)" : ""}`;
+  }
+  if (typeof value === "boolean" || words.length > (grammar.maxWords ?? 1)) return `must be ${grammar.describe}`;
+  return words.every((w) => grammar.pattern.test(String(w))) ? null : `must be ${grammar.describe}`;
 }
 
 /**
@@ -329,7 +365,7 @@ export function jumpFor(c: Pick<ClusterSshConfig, "jump" | "sshProxyAddr" | "pro
 function header(c: ClusterSshConfig, p: typeof path): string[] {
   const userConfig = p.join(c.homeDir, ".ssh", "config");
   return [
-    `# ssh settings for the Teleport cluster ${c.cluster} (proxy ${c.proxyHost}:${c.proxyPort}), written by tshup.`,
+    `# ssh settings for the Teleport cluster ${c.cluster} (proxy ${joinHostPort(c.proxyHost, c.proxyPort)}), written by tshup.`,
     "# tshup rewrites this file when the site's settings change. To customize it, edit it here:",
     "# tshup then keeps your version and warns on each run, until tshup --force puts its own back.",
     `# ${userConfig} includes this file at its top, so these settings win over later ones there.`,
@@ -387,7 +423,7 @@ export function renderClusterConfig(c: ClusterSshConfig): string {
       "# The hosts are reached through the proxy by tsh, over the proxy's web port.",
       `Host ${[...hosts, `!${c.proxyHost}`].join(" ")}`,
       `    Port ${NODE_SSH_PORT}`,
-      `    ProxyCommand ${commandHead(c.tshPath, c.windows)} proxy ssh --cluster=${c.cluster} --proxy=${c.proxyHost}:${c.proxyPort} %r@%h:%p`,
+      `    ProxyCommand ${commandHead(c.tshPath, c.windows)} proxy ssh --cluster=${c.cluster} --proxy=${joinHostPort(c.proxyHost, c.proxyPort)} %r@%h:%p`,
     ];
     for (const leaf of c.leafClusters ?? []) {
       check("leaf cluster name", leaf, clusterNameProblem(leaf));
@@ -403,7 +439,7 @@ export function renderClusterConfig(c: ClusterSshConfig): string {
         ...options,
         `Host *.${leaf} !${c.proxyHost}`,
         `    Port ${NODE_SSH_PORT}`,
-        `    ProxyCommand ${commandHead(c.tshPath, c.windows)} proxy ssh --cluster=${leaf} --proxy=${c.proxyHost}:${c.proxyPort} %r@%h:%p`,
+        `    ProxyCommand ${commandHead(c.tshPath, c.windows)} proxy ssh --cluster=${leaf} --proxy=${joinHostPort(c.proxyHost, c.proxyPort)} %r@%h:%p`,
       );
     }
   } else {

@@ -3,7 +3,7 @@ import fsSync from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { systemError, fsError } from "../core/errors.js";
 import { envGet, type Host } from "../host.js";
-import { readRegularFile } from "./fsx.js";
+import { readRegularFile, readRegularFileSync } from "./fsx.js";
 import { onAbort } from "./abort.js";
 
 interface LockOwner {
@@ -66,6 +66,11 @@ export async function acquireLock(lockPath: string, opts: { host: Host; timeoutM
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw fsError(err, "create the lock file", lockPath);
     }
+    const st = await fs.lstat(lockPath).catch(() => null);
+    if (st?.isDirectory()) {
+      // Not a lock any run of tshup made, and not one to delete: someone else's directory.
+      throw systemError(`${lockPath} is a directory, not tshup's lock file`, `move ${lockPath} aside (tshup never made it) and run tshup again`);
+    }
     const owner = await readOwner(lockPath);
     if (owner === null) {
       // Just created and not yet written, or left empty (or garbled) by a crash: give the writer a moment.
@@ -124,7 +129,7 @@ async function releaseLock(lockPath: string, pid: number): Promise<void> {
 
 function releaseLockSync(lockPath: string, pid: number): void {
   try {
-    const owner = JSON.parse(fsSync.readFileSync(lockPath, "utf8")) as LockOwner;
+    const owner = JSON.parse(readRegularFileSync(lockPath, 64 * 1024).toString("utf8")) as LockOwner;
     if (owner.pid === pid) fsSync.rmSync(lockPath, { force: true });
   } catch {
     // Gone already, or not ours.

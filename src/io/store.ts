@@ -7,6 +7,7 @@ import { compareVersions, isStrictVersion } from "../core/version.js";
 import { atomicWriteFile, ensureWorkDir, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
 import { uniqueTag, type Host } from "../host.js";
 import { fsError } from "../core/errors.js";
+import { unsafeReason } from "../core/members.js";
 
 /** Written last into a staged version: a version directory without it does not count. */
 export const COMPLETE_MARKER = ".tshup-complete";
@@ -68,7 +69,11 @@ export async function readVersionRecord(versionDir: string): Promise<VersionReco
     const text = (await readRegularFile(path.join(versionDir, COMPLETE_MARKER), 64 * 1024))?.toString("utf8");
     if (text === undefined) return null;
     const r = JSON.parse(text) as VersionRecord;
-    return isStrictVersion(r.version) && typeof r.id === "string" && r.id === path.basename(versionDir) && typeof r.tools === "object" && r.tools !== null ? r : null;
+    const toolsInside =
+      typeof r.tools === "object" && r.tools !== null &&
+      Object.entries(r.tools).every(([tool, rel]) => (tool === "tsh" || tool === "tctl") && typeof rel === "string" && rel !== "" && unsafeReason(rel) === null);
+    // A planted record must not make bin/tsh point outside its own version directory.
+    return isStrictVersion(r.version) && typeof r.id === "string" && r.id === path.basename(versionDir) && toolsInside ? r : null;
   } catch {
     return null;
   }
