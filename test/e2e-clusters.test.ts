@@ -63,8 +63,36 @@ describe("several clusters", () => {
 
     const again = await run(["--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster", "--user", "alice"], h);
     assert.equal(again.json.changed, false, JSON.stringify(again.json.steps));
+    for (const cmd of [["status"], ["status", "--per-cluster"]]) {
+      const status = await run([...cmd, "--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster"], h);
+      assert.equal(status.code, 0, `${cmd.join(" ")}: the alias serves its cluster, nothing to do: ${status.stderr}`);
+      assert.deepEqual(status.json.clusters.map((c: any) => c.compatible), [true, true]);
+    }
+    const doctor = await run(["doctor", "--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster"], h);
+    const versions = doctor.json.findings.filter((f: any) => f.check === "version");
+    assert.deepEqual(versions.map((f: any) => f.status), ["ok", "ok"], JSON.stringify(versions));
+    assert.match(versions[1].detail, /tsh-legacy 15\.4\.2 suits legacy/);
+
+    // The plan a dry run shows is what the real run does: the alias goes, and it says so first.
+    const dry = await run(["--proxy", newer.addr, "--user", "alice", "--dry-run"], h);
+    assert.equal(dry.code, 3, "removing an alias is a change");
+    assert.deepEqual(dry.json.plan.aliases.remove, ["tsh-legacy"]);
+    assert.ok(dry.json.steps.some((s: any) => /remove .*tsh-legacy/.test(s.detail)), JSON.stringify(dry.json.steps));
+    assert.ok(fs.existsSync(path.join(bin, "tsh-legacy")), "a dry run changes nothing");
     const single = await run(["--proxy", newer.addr, "--user", "alice"], h);
     assert.equal(single.code, 0, single.stderr);
     assert.ok(!fs.existsSync(path.join(bin, "tsh-legacy")), "an alias no longer wanted is removed");
+    assert.deepEqual(single.json.steps.filter((s: any) => s.step === "alias").map((s: any) => s.detail), ["removed tsh-legacy"]);
+  });
+
+  test("with nothing installed a cluster is neither compatible nor not: null, and the text says so", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const r = await run(["status", "--proxy", newer.addr], h);
+    assert.equal(r.code, 3);
+    assert.equal(r.json.clusters[0].compatible, null);
+    const text = await runCli(variant, ["status", "--proxy", newer.addr], { env: { ...h.env, ...standin.env } });
+    assert.match(text.stdout, /prod .* wants 17\.5\.1: no tsh installed for it/);
+    assert.ok(!/NOT compatible/.test(text.stdout));
   });
 });

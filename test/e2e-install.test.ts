@@ -115,6 +115,18 @@ for (const variant of cliVariants()) {
         assert.equal(r.code, 0, r.stderr);
       }
       assert.deepEqual(fs.readdirSync(path.join(h.root, "versions")).sort(), ["17.4.2", "17.5.1"]);
+      // --keep 1 with nothing else to do: the dry run lists the pruning, and the real run does just that.
+      const before = await snapshot(h.home);
+      const dry = await h.run(["--version", "17.5.1", "--keep", "1", "--dry-run"]);
+      assert.equal(dry.code, 3, "pruning is a change");
+      assert.deepEqual(dry.json.plan.prune, ["17.4.2"]);
+      assert.ok(dry.json.steps.some((s: any) => /remove tsh 17\.4\.2 \(beyond --keep\)/.test(s.detail)), JSON.stringify(dry.json.steps));
+      assert.deepEqual(await snapshot(h.home), before, "the dry run changed nothing");
+      const pruned = await h.run(["--version", "17.5.1", "--keep", "1"]);
+      assert.equal(pruned.code, 0, pruned.stderr);
+      assert.deepEqual(fs.readdirSync(path.join(h.root, "versions")), ["17.5.1"]);
+      const nothing = await h.run(["--version", "17.5.1", "--keep", "1", "--dry-run"]);
+      assert.equal(nothing.code, 0, "an empty plan is exit 0");
       const outside = await h.run(["--version", "18.0.0"]);
       assert.equal(outside.code, 6);
       assert.match(outside.json.error.message, /18\.0\.0 is newer than the proxy/);

@@ -12,7 +12,7 @@ import { readProfileUser } from "../io/tshprofile.js";
 import { readState } from "../io/store.js";
 import { readTextIfExists } from "../io/fsx.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
-import { installedAndActive } from "./install.js";
+import { gatherLocalFacts, installedAndActive, servingVersion, type LocalFacts } from "./facts.js";
 
 export type FindingStatus = "ok" | "problem" | "info";
 
@@ -59,12 +59,26 @@ export async function runDoctor(ctx: Context): Promise<number> {
     const e = err as { message?: string; hint?: string };
     add("proxy", "problem", e.message ?? String(err), e.hint ?? "check the proxy address and your network");
   }
-  report.clusters = clusters.map((c) => clusterReport(c, report.version));
+  // Each cluster is judged by the tsh that serves it: its tsh-<cluster> alias under --per-cluster.
+  let facts: LocalFacts | null = null;
+  if (clusters.length > 0) {
+    try {
+      facts = await gatherLocalFacts(ctx, clusters, { quiet: true, effects: false });
+    } catch (err) {
+      const e = err as { message?: string; hint?: string };
+      add("version", "problem", e.message ?? String(err), e.hint ?? "");
+    }
+  }
+  const serving = (c: QueriedCluster) => (facts ? servingVersion(facts, c) : (active?.version ?? null));
+  report.clusters = clusters.map((c) => clusterReport(c, serving(c)));
 
   for (const c of clusters) {
     if (!active) continue;
-    if (inWindow(active.version, c.window)) add("version", "ok", `tsh ${active.version} suits ${c.cluster || c.proxy} (${c.serverVersion})`);
-    else add("version", "problem", `tsh ${active.version} does not suit ${c.cluster || c.proxy}, which runs ${c.serverVersion} and accepts ${describeWindow(c.window)}`, `run tshup --proxy ${c.proxy}`);
+    const version = serving(c);
+    const tsh = facts?.groups.find((g) => g.clusters.includes(c))?.alias ?? "tsh";
+    if (version === null) add("version", "problem", `no ${tsh} serves ${c.cluster || c.proxy}`, `run tshup --proxy ${c.proxy}${tsh === "tsh" ? "" : " --per-cluster"}`);
+    else if (inWindow(version, c.window)) add("version", "ok", `${tsh} ${version} suits ${c.cluster || c.proxy} (${c.serverVersion})`);
+    else add("version", "problem", `${tsh} ${version} does not suit ${c.cluster || c.proxy}, which runs ${c.serverVersion} and accepts ${describeWindow(c.window)}`, `run tshup --proxy ${c.proxy}`);
     if (c.date) {
       const skew = (host.now() - Date.parse(c.date)) / 1000;
       if (Number.isFinite(skew) && Math.abs(skew) > CLOCK_SKEW_LIMIT_S) {

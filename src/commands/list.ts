@@ -1,5 +1,5 @@
 import type { Context } from "../context.js";
-import { installedAndActive } from "./install.js";
+import { installedAndActive } from "./facts.js";
 
 export async function runList(ctx: Context): Promise<number> {
   const { report, host, opts } = ctx;

@@ -11,7 +11,7 @@ import { fsError, TshupError, usageError } from "../core/errors.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { atomicWriteFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
-import { cdnBase, hashSource } from "./install.js";
+import { cdnBase, hashSource } from "./fetch.js";
 
 interface MirrorPlatform {
   platform: PlatformName;

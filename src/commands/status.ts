@@ -1,26 +1,35 @@
 import { reportPaths, type Context } from "../context.js";
 import { actionFor } from "../core/choose.js";
+import { makePlan } from "../core/plan.js";
 import { clusterReport } from "../core/report.js";
 import { readState } from "../io/store.js";
 import { queryClusters, resolveProxies } from "./clusters.js";
-import { installedAndActive, resolveTarget } from "./install.js";
+import { gatherLocalFacts, servingVersion } from "./facts.js";
 
-/** Compares what is installed with what each proxy wants; changes nothing. Exit 3: something to do. */
+/**
+ * Compares what is installed with what each proxy wants; changes nothing. Exit 3: the install's
+ * plan would change a tsh (install, switch, or an alias of --per-cluster). PATH and config are
+ * doctor's to judge.
+ */
 export async function runStatus(ctx: Context): Promise<number> {
   const { report, layout, opts, host } = ctx;
   const state = await readState(layout);
   const proxies = await resolveProxies(ctx, state.proxies);
   const clusters = await queryClusters(ctx, proxies);
-  const { installed, activeId, active } = await installedAndActive(ctx);
-  const target = resolveTarget(ctx, clusters, active);
+  const facts = await gatherLocalFacts(ctx, clusters, { quiet: true, effects: false });
+  const plan = makePlan(facts.plan);
+  const { installed, activeId, active } = facts;
+  const target = facts.groups[0]!.target;
   report.paths = reportPaths(ctx);
   report.version = active?.version ?? null;
   report.previous = report.version;
   report.installed = installed.map((r) => r.version);
-  report.clusters = clusters.map((c) => clusterReport(c, report.version));
+  report.clusters = clusters.map((c) => clusterReport(c, servingVersion(facts, c)));
   report.target = target.version;
   report.action = actionFor(active?.version ?? null, target.version, activeId === target.id);
-  const pending = report.action !== "none";
+  const pending = plan.install.length > 0 || plan.activate !== null || plan.aliases.link.length > 0 || plan.aliases.remove.length > 0;
+  if (!pending) report.action = "none";
+  report.plan = { install: plan.install, activate: plan.activate, aliases: plan.aliases };
   if (active) {
     const { findManagedOverride, describeOverride } = await import("../io/managed.js");
     const o = await findManagedOverride(ctx, active.version);
@@ -34,9 +43,12 @@ export async function runStatus(ctx: Context): Promise<number> {
     const out = (s: string) => host.stdout.write(`${s}\n`);
     out(`active:  ${active ? `tsh ${active.version}${active.id !== active.version ? ` (${active.id})` : ""}` : "none"}`);
     for (const c of report.clusters) {
-      out(`cluster: ${c.cluster || c.proxy} (${c.proxy}) runs ${c.server_version}, wants ${c.target}: ${c.compatible ? "compatible" : "NOT compatible"}`);
+      const verdict = c.compatible === null ? "no tsh installed for it" : c.compatible ? "compatible" : "NOT compatible";
+      out(`cluster: ${c.cluster || c.proxy} (${c.proxy}) runs ${c.server_version}, wants ${c.target}: ${verdict}`);
     }
-    out(pending ? `action:  ${report.action} to ${target.version} (run tshup)` : "action:  none, up to date");
+    for (const a of plan.aliases.link) out(`alias:   ${a.name} would run tsh ${a.version}`);
+    for (const a of plan.aliases.remove) out(`alias:   ${a} would be removed`);
+    out(pending ? `action:  ${report.action === "none" ? "update aliases" : `${report.action} to ${target.version}`} (run tshup)` : "action:  none, up to date");
   }
   return pending ? 3 : 0;
 }

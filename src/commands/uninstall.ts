@@ -9,7 +9,7 @@ import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState } from "../io/store.js";
 import { removeWithRetry } from "../io/fsx.js";
 import { requireOwnRoot, rootInventory, type RootEntry } from "../io/root.js";
-import { installedAndActive } from "./install.js";
+import { installedAndActive } from "./facts.js";
 
 /**
  * Removes exactly what tshup added: versions, bin entries, env scripts, state, its work areas, rc

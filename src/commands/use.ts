@@ -2,7 +2,7 @@ import type { Context } from "../context.js";
 import { addStep } from "../core/report.js";
 import { usageError } from "../core/errors.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
-import { installedAndActive } from "./install.js";
+import { installedAndActive } from "./facts.js";
 
 /** Switches the active tsh to an installed version, offline. */
 export async function runUse(ctx: Context): Promise<number> {

@@ -16,7 +16,8 @@ export interface ClusterReport {
   server_version: string;
   min_client_version: string | null;
   target: string;
-  compatible: boolean;
+  /** Whether the tsh serving the cluster lies in its window; null when no tsh serves it yet. */
+  compatible: boolean | null;
 }
 
 /** SPEC section 5: the one document every command produces, printed as JSON or as text. */
@@ -44,14 +45,14 @@ export function addStep(report: Report, step: string, status: StepStatus, detail
   if (status === "done") report.changed = true;
 }
 
-/** `compatible` says whether the version tshup leaves active lies in the cluster's window. */
-export function clusterReport(c: ClusterInfo, active: string | null): ClusterReport {
+/** `compatible` says whether the version that serves the cluster lies in its window (null: none does). */
+export function clusterReport(c: ClusterInfo, serving: string | null): ClusterReport {
   return {
     proxy: c.proxy,
     cluster: c.cluster,
     server_version: c.serverVersion,
     min_client_version: c.minClientVersion,
     target: c.target,
-    compatible: active !== null && inWindow(active, c.window),
+    compatible: serving === null ? null : inWindow(serving, c.window),
   };
 }

@@ -3,7 +3,8 @@ import path from "node:path";
 import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
-import { compareVersions, isStrictVersion } from "../core/version.js";
+import { isStrictVersion } from "../core/version.js";
+import { compareNewestFirst } from "../core/plan.js";
 import { atomicWriteFile, ensureWorkDir, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
 import { uniqueTag, type Host } from "../host.js";
 import { fsError } from "../core/errors.js";
@@ -91,7 +92,7 @@ export async function listInstalled(layout: Layout): Promise<VersionRecord[]> {
     throw fsError(err, "read", layout.versionsDir);
   }
   const records = await Promise.all(names.filter((n) => !n.startsWith(".")).map((n) => readVersionRecord(path.join(layout.versionsDir, n))));
-  return records.filter((r): r is VersionRecord => r !== null).sort((a, b) => compareVersions(b.version, a.version) || a.id.localeCompare(b.id));
+  return records.filter((r): r is VersionRecord => r !== null).sort(compareNewestFirst);
 }
 
 /**
@@ -150,15 +151,12 @@ export async function commitVersion(layout: Layout, stagingDir: string, record: 
   return dest;
 }
 
-/** Keeps the newest `keep` versions and always the ones in use; returns the ids removed. */
-export async function pruneVersions(layout: Layout, keep: number, inUse: string[], host: Host): Promise<string[]> {
-  const installed = await listInstalled(layout);
-  const keepIds = new Set([...installed.slice(0, Math.max(keep, 1)).map((r) => r.id), ...inUse]);
+/** Moves the versions a plan prunes out of versions/ (see versionsToPrune); returns the ids removed. */
+export async function pruneVersions(layout: Layout, ids: string[], host: Host): Promise<string[]> {
   const removed: string[] = [];
-  for (const r of installed) {
-    if (keepIds.has(r.id)) continue;
-    await moveToTrash(layout, path.join(layout.versionsDir, r.id), uniqueTag(host), host.platform === "win32");
-    removed.push(r.id);
+  for (const id of ids) {
+    await moveToTrash(layout, path.join(layout.versionsDir, id), uniqueTag(host), host.platform === "win32");
+    removed.push(id);
   }
   return removed;
 }

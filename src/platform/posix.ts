@@ -44,6 +44,13 @@ export function posixStrategy(host: Host): PlatformStrategy {
       return true;
     },
 
+    async readAliasId(layout: Layout, alias: string) {
+      const link = path.join(layout.binDir, alias);
+      if (!(await fsp.lstat(link).then(() => true, () => false))) return null;
+      const target = await fsp.readlink(link).catch(() => "");
+      return /^\.\.\/versions\/([^/]+)\//.exec(target)?.[1] ?? "";
+    },
+
     async readActiveId(layout: Layout) {
       try {
         const target = await fsp.readlink(path.join(layout.binDir, "tsh"));

@@ -28,6 +28,8 @@ export interface PlatformStrategy {
    * anything changed.
    */
   linkAlias(layout: Layout, alias: string, record: VersionRecord | null): Promise<boolean>;
+  /** The id of the version bin/<alias> runs: null when there is none, "" when it is not one of tshup's. */
+  readAliasId(layout: Layout, alias: string): Promise<string | null>;
   /** The id of the version bin/tsh runs, or null. */
   readActiveId(layout: Layout): Promise<string | null>;
   addToPath(layout: Layout, opts: { dryRun: boolean }): Promise<PathOutcome>;

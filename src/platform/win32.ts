@@ -152,6 +152,11 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       return true;
     },
 
+    async readAliasId(layout: Layout, alias: string) {
+      if (!(await exists(path.join(layout.binDir, `${alias}.exe`)))) return null;
+      return (await readTextIfExists(path.join(layout.binDir, `.${alias}.id`)))?.trim() ?? "";
+    },
+
     async readActiveId(layout: Layout) {
       // Without bin\tsh.exe nothing is active, whatever the marker says (a run stopped between
       // moving the old one aside and putting the new one in).

@@ -1,0 +1,159 @@
+import path from "node:path";
+import type { Context } from "../context.js";
+import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
+import { chooseVersion, type Choice } from "../core/choose.js";
+import type { Edition } from "../core/ping.js";
+import { TshupError, usageError } from "../core/errors.js";
+import { listInstalled, readState, type State, type VersionRecord } from "../io/store.js";
+import type { PlanFacts } from "../core/plan.js";
+import type { QueriedCluster } from "./clusters.js";
+
+export interface Target {
+  version: string;
+  edition: Edition;
+  fips: boolean;
+  id: string;
+  /** The first candidate; the one installed is the first the CDN has. */
+  artifact: string;
+  kind: "tar.gz" | "zip" | "pkg";
+  /** Every artifact that carries this tsh, best first (macOS: per-arch tarball, universal, packages). */
+  candidates: { name: string; kind: "tar.gz" | "zip" | "pkg" }[];
+  choice: Choice;
+}
+
+/** The version, edition and artifact every cluster accepts, from the proxies' answers and the flags. */
+export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: VersionRecord | null): Target {
+  const { opts, host } = ctx;
+  const match = ctx.site?.policy?.match ?? "exact";
+  const choice = chooseVersion({ clusters, pin: opts.version, force: opts.force, match, active: active?.version ?? null });
+  let edition: Edition = opts.edition === "auto" ? (clusters.some((c) => c.edition === "ent") ? "ent" : "community") : opts.edition;
+  let fips = opts.edition !== "community" && clusters.some((c) => c.fips);
+  if (host.platform === "win32") {
+    // Teleport ships one Windows client; it serves enterprise clusters too.
+    edition = "community";
+    fips = false;
+  }
+  if (host.platform === "darwin" && fips) fips = false;
+  let candidates;
+  try {
+    candidates = artifactCandidates({ version: choice.version, platform: host.platform, arch: host.arch, edition, fips });
+  } catch (err) {
+    throw usageError((err as Error).message, "tshup supports Linux (x64, arm64, arm, 386), macOS and Windows x64");
+  }
+  const first = candidates[0]!;
+  return { version: choice.version, edition, fips, id: versionId(choice.version, edition, fips), artifact: first.name, kind: first.kind, candidates, choice };
+}
+
+export function hasTools(record: VersionRecord, tools: readonly Tool[]): boolean {
+  return tools.every((t) => Boolean(record.tools[t]));
+}
+
+/** Clusters that share one tsh. The first group's version is `tsh`; the others get `tsh-<cluster>`. */
+export interface Group {
+  target: Target;
+  clusters: QueriedCluster[];
+  alias: string | null;
+}
+
+/**
+ * One tsh for every cluster when their windows overlap (SPEC section 8). With --per-cluster and
+ * windows that do not overlap, one per cluster, side by side.
+ */
+export function planGroups(ctx: Context, clusters: QueriedCluster[], active: VersionRecord | null): Group[] {
+  let groups: Group[];
+  try {
+    groups = [{ target: resolveTarget(ctx, clusters, active), clusters, alias: null }];
+  } catch (err) {
+    if (!(err instanceof TshupError) || err.code !== "incompatible" || !ctx.opts.perCluster || ctx.opts.version || clusters.length < 2) throw err;
+    groups = [];
+    for (const c of clusters) {
+      const target = resolveTarget(ctx, [c], null);
+      const same = groups.find((g) => g.target.id === target.id);
+      if (same) same.clusters.push(c);
+      else groups.push({ target, clusters: [c], alias: groups.length === 0 ? null : aliasFor(c) });
+    }
+  }
+  for (const g of groups) {
+    for (const name of g.target.choice.outside) ctx.feedback.warn(`tsh ${g.target.version} lies outside the window of ${name} (--force)`);
+  }
+  return groups;
+}
+
+function aliasFor(c: QueriedCluster): string {
+  const name = (c.cluster || c.proxy.replace(/:\d+$/, "")).replace(/[^A-Za-z0-9._-]/g, "-");
+  return `tsh-${name}`;
+}
+
+export function tshPathFor(ctx: Context, groups: Group[], c: QueriedCluster): string {
+  const g = groups.find((x) => x.clusters.includes(c));
+  return path.join(ctx.layout.binDir, ctx.platform.binName((g?.alias ?? "tsh") as Tool));
+}
+
+export interface Installed {
+  installed: VersionRecord[];
+  activeId: string | null;
+  active: VersionRecord | null;
+}
+
+export async function installedAndActive(ctx: Context): Promise<Installed> {
+  const installed = await listInstalled(ctx.layout);
+  const activeId = await ctx.platform.readActiveId(ctx.layout);
+  return { installed, activeId, active: installed.find((r) => r.id === activeId) ?? null };
+}
+
+
+/** What is on this machine, read once per plan: versions, the active one, aliases, PATH and config. */
+export interface LocalFacts extends Installed {
+  state: State;
+  groups: Group[];
+  plan: PlanFacts;
+}
+
+/**
+ * Reads everything an install decides on (the clusters' answers were gathered before) and turns it
+ * into the plan's facts. The PATH and config steps are run as dry runs here, which also proves
+ * that every file they will read can be read: a FIFO or a huge rc file fails before any change.
+ */
+export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[], opts: { quiet: boolean; effects?: boolean }): Promise<LocalFacts> {
+  const { layout, platform } = ctx;
+  const state = await readState(layout);
+  const have = await installedAndActive(ctx);
+  const groups = planGroups(ctx, clusters, have.active);
+  const aliasNames = [...new Set([...state.aliases, ...groups.flatMap((g) => (g.alias ? [g.alias] : []))])];
+  const aliases: Record<string, string | null> = {};
+  for (const a of aliasNames) aliases[a] = await platform.readAliasId(layout, a);
+  let pathEdits: PlanFacts["path"] = null;
+  const effects = opts.effects ?? true;
+  if (effects && ctx.opts.modifyPath) {
+    pathEdits = (await platform.addToPath(layout, { dryRun: true })).edits.filter((e) => e.action !== "unchanged");
+  }
+  let config: PlanFacts["config"] = null;
+  if (effects && ctx.opts.seedConfig) {
+    const { seedConfig } = await import("./config.js");
+    const r = await seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: true, quiet: opts.quiet });
+    config = r.changed ? r.lines : [];
+  }
+  const plan: PlanFacts = {
+    groups: groups.map((g) => ({ id: g.target.id, version: g.target.version, clusters: g.clusters.map((c) => `${c.cluster || c.proxy} runs ${c.serverVersion}`), alias: g.alias })),
+    installed: have.installed.map((r) => ({ id: r.id, version: r.version, hasTools: hasTools(r, ctx.opts.tools) })),
+    active: have.active ? { id: have.active.id, version: have.active.version } : null,
+    aliases,
+    rememberedAliases: state.aliases,
+    path: pathEdits,
+    config,
+    settings: [],
+    keep: ctx.opts.keep,
+    force: ctx.opts.force,
+  };
+  return { ...have, state, groups, plan };
+}
+
+/**
+ * The tsh version that serves each cluster now: the alias made for it (--per-cluster), else the
+ * active tsh; null when none does.
+ */
+export function servingVersion(facts: LocalFacts, c: QueriedCluster): string | null {
+  const g = facts.groups.find((x) => x.clusters.includes(c));
+  const id = g?.alias ? facts.plan.aliases[g.alias] : facts.activeId;
+  return facts.installed.find((r) => r.id === id)?.version ?? null;
+}

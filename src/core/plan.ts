@@ -1,0 +1,114 @@
+/**
+ * The plan of an install, as a value: what tshup will change, decided once from the facts a run
+ * gathered. `--dry-run`, the wizard's "tshup will:", `status` and the JSON report show this value,
+ * and the install carries out exactly this value, so what tshup says it will do is what it does.
+ */
+import { compareVersions } from "./version.js";
+
+/** One tsh the plan needs, and the clusters it serves; `alias` is tsh-<cluster> for all but the first. */
+export interface PlannedGroup {
+  id: string;
+  version: string;
+  clusters: string[];
+  alias: string | null;
+}
+
+export interface PlanFacts {
+  groups: PlannedGroup[];
+  /** Complete versions, newest first, and whether each holds every tool asked for. */
+  installed: { id: string; version: string; hasTools: boolean }[];
+  active: { id: string; version: string } | null;
+  /** Where each alias tshup made points now (null: gone), and which aliases state.json lists. */
+  aliases: Record<string, string | null>;
+  rememberedAliases: string[];
+  /** The PATH edits a dry run found (only the files that change), or null with --no-modify-path. */
+  path: { file: string; action: string }[] | null;
+  /** The ssh and tsh config changes a dry run found, or null with --no-config. */
+  config: string[] | null;
+  /** Remembered settings that this run changes (tools, per-cluster, the Teleport user...). */
+  settings: string[];
+  keep: number;
+  force: boolean;
+}
+
+export interface Plan {
+  groups: PlannedGroup[];
+  /** Versions to download, verify and install (already there: not listed, unless --force). */
+  install: PlannedGroup[];
+  activate: { id: string; version: string; from: string | null } | null;
+  aliases: { link: { name: string; id: string; version: string }[]; remove: string[] };
+  path: { file: string; action: string }[] | null;
+  config: string[] | null;
+  /** Version ids moved out, beyond --keep; the versions in use are never among them. */
+  prune: string[];
+  settings: string[];
+}
+
+export function makePlan(f: PlanFacts): Plan {
+  const have = (g: PlannedGroup) => f.installed.some((r) => r.id === g.id && r.hasTools);
+  const install = f.groups.filter((g) => f.force || !have(g));
+  const primary = f.groups[0]!;
+  const activate = f.force || f.active?.id !== primary.id ? { id: primary.id, version: primary.version, from: f.active?.version ?? null } : null;
+  const wanted = f.groups.filter((g) => g.alias !== null);
+  const link = wanted.filter((g) => f.aliases[g.alias!] !== g.id).map((g) => ({ name: g.alias!, id: g.id, version: g.version }));
+  const remove = f.rememberedAliases.filter((a) => !wanted.some((g) => g.alias === a) && f.aliases[a] !== null);
+  const after = [...f.installed.map((r) => ({ id: r.id, version: r.version })), ...install.filter((g) => !f.installed.some((r) => r.id === g.id))];
+  return {
+    groups: f.groups,
+    install,
+    activate,
+    aliases: { link, remove },
+    path: f.path,
+    config: f.config,
+    prune: versionsToPrune(after, f.keep, f.groups.map((g) => g.id)),
+    settings: f.settings,
+  };
+}
+
+/**
+ * The versions --keep N removes: all but the N newest, never one in use. `installed` in any order;
+ * the order is tshup's one ranking of versions (newest first, then by id).
+ */
+export function versionsToPrune(installed: { id: string; version: string }[], keep: number, inUse: string[]): string[] {
+  const ranked = [...installed].sort(compareNewestFirst);
+  const kept = new Set([...ranked.slice(0, Math.max(keep, 1)).map((r) => r.id), ...inUse]);
+  return ranked.filter((r) => !kept.has(r.id)).map((r) => r.id);
+}
+
+/** tshup's one ranking of installed versions: newest first, then by id. */
+export function compareNewestFirst(a: { id: string; version: string }, b: { id: string; version: string }): number {
+  return compareVersions(b.version, a.version) || a.id.localeCompare(b.id);
+}
+
+/** Whether carrying out the plan would change anything: a dry run's exit 3 exactly when it would. */
+export function planChanges(p: Plan): boolean {
+  return (
+    p.install.length > 0 ||
+    p.activate !== null ||
+    p.aliases.link.length > 0 ||
+    p.aliases.remove.length > 0 ||
+    (p.path?.length ?? 0) > 0 ||
+    (p.config?.length ?? 0) > 0 ||
+    p.prune.length > 0 ||
+    p.settings.length > 0
+  );
+}
+
+/** The plan in words, one line per change (and what stays), for the wizard, --dry-run and the report. */
+export function describePlan(p: Plan, where: { versionDir: (id: string) => string; bin: (name: string) => string; binDir: string; file: (f: string) => string }): string[] {
+  const lines: string[] = [];
+  for (const g of p.groups) {
+    const serves = g.clusters.join(", ");
+    lines.push(p.install.includes(g) ? `install tsh ${g.version} (${serves}) into ${where.versionDir(g.id)}` : `tsh ${g.version} is already installed (${serves})`);
+  }
+  if (p.activate) lines.push(`make tsh ${p.activate.version} the active tsh: ${where.bin("tsh")}${p.activate.from ? ` (now ${p.activate.from})` : ""}`);
+  for (const a of p.aliases.link) lines.push(`run tsh ${a.version} as ${where.bin(a.name)}`);
+  for (const a of p.aliases.remove) lines.push(`remove ${where.bin(a)} (no cluster needs it now)`);
+  if (p.path === null) lines.push("leave PATH alone (--no-modify-path)");
+  else lines.push(p.path.length ? `put ${where.binDir} on PATH: ${p.path.map((e) => `${where.file(e.file)} (${e.action})`).join(", ")}` : `${where.binDir} is already on PATH`);
+  if (p.config === null) lines.push("leave ssh and tsh config alone (--no-config)");
+  else lines.push(...(p.config.length ? p.config : ["ssh and tsh config already seeded"]));
+  for (const id of p.prune) lines.push(`remove tsh ${id} (beyond --keep)`);
+  for (const s of p.settings) lines.push(`remember ${s}`);
+  return lines;
+}
