@@ -34,10 +34,18 @@ export async function main(argv: string[], host: Host): Promise<number> {
     const { createContext } = await import("./context.js");
     const ctx = createContext(host, opts);
     report = ctx.report;
+    if (opts.command === "install" || opts.command === "status" || opts.command === "doctor") {
+      // Remembered settings first, so that the manifest (read next) still overrides them.
+      const { applyRemembered } = await import("./commands/settings.js");
+      const { readState } = await import("./io/store.js");
+      applyRemembered(opts, (await readState(ctx.layout)).settings);
+      ctx.usePin = opts.explicit.has("version") ? null : opts.version;
+    }
     if (opts.command !== "list" && opts.command !== "use") {
       const { loadManifest, applyManifest } = await import("./commands/config.js");
       ctx.site = await loadManifest(ctx);
       if (ctx.site) applyManifest(ctx, ctx.site);
+      if (ctx.usePin !== opts.version) ctx.usePin = null;
     }
     const code = await dispatch(ctx);
     if (opts.json) host.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

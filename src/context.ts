@@ -24,6 +24,8 @@ export interface Context {
   teleportHome: string;
   /** The site manifest in force (--manifest, or built in), already merged into opts. */
   site: Manifest | null;
+  /** The version `tshup use` pinned, when it is the one this run keeps (no --version, no manifest pin). */
+  usePin: string | null;
 }
 
 export function createContext(host: Host, opts: Options): Context {
@@ -41,6 +43,7 @@ export function createContext(host: Host, opts: Options): Context {
     http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4 }),
     teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),
     site: null,
+    usePin: null,
   };
 }
 

@@ -63,12 +63,17 @@ describe("several clusters", () => {
 
     const again = await run(["--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster", "--user", "alice"], h);
     assert.equal(again.json.changed, false, JSON.stringify(again.json.steps));
+    // --per-cluster is remembered: status, doctor and a plain rerun need not repeat it.
+    const plain = await run(["--proxy", newer.addr, "--proxy", oldest.addr], h);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.json.changed, false, JSON.stringify(plain.json.steps));
+    assert.ok(fs.existsSync(path.join(bin, "tsh-legacy")), "a rerun without the flag keeps the alias");
     for (const cmd of [["status"], ["status", "--per-cluster"]]) {
-      const status = await run([...cmd, "--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster"], h);
+      const status = await run([...cmd, "--proxy", newer.addr, "--proxy", oldest.addr], h);
       assert.equal(status.code, 0, `${cmd.join(" ")}: the alias serves its cluster, nothing to do: ${status.stderr}`);
       assert.deepEqual(status.json.clusters.map((c: any) => c.compatible), [true, true]);
     }
-    const doctor = await run(["doctor", "--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster"], h);
+    const doctor = await run(["doctor", "--proxy", newer.addr, "--proxy", oldest.addr], h);
     const versions = doctor.json.findings.filter((f: any) => f.check === "version");
     assert.deepEqual(versions.map((f: any) => f.status), ["ok", "ok"], JSON.stringify(versions));
     assert.match(versions[1].detail, /tsh-legacy 15\.4\.2 suits legacy/);

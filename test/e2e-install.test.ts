@@ -101,9 +101,70 @@ for (const variant of cliVariants()) {
       assert.equal(useMissing.code, 2);
       assert.match(useMissing.json.error.message, /15\.0\.0 is not installed/);
 
-      const downgradeStatus = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
-      assert.equal(downgradeStatus.code, 3);
-      assert.equal(downgradeStatus.json.action, "upgrade");
+      // `use` pins: the next routine run keeps 17.5.1 and says so, until --version asks for another.
+      const pinnedStatus = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+      assert.equal(pinnedStatus.code, 0, pinnedStatus.stderr);
+      assert.equal(pinnedStatus.json.settings.pin, "17.5.1");
+      const pinnedText = await runCli(variant, ["status", "--proxy", proxy.addr], { env: h.env });
+      assert.match(pinnedText.stdout, /remembered: .*tsh 17\.5\.1 pinned by tshup use/);
+      const routine = await h.run([]);
+      assert.equal(routine.code, 0, routine.stderr);
+      assert.equal(routine.json.changed, false, JSON.stringify(routine.json.steps));
+      assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+      const lifted = await h.run(["--version", "17.5.2"]);
+      assert.equal(lifted.code, 0, lifted.stderr);
+      assert.match(activeTshVersion(h.root), /v17\.5\.2 /);
+      const afterLift = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+      assert.equal(afterLift.json.settings.pin, undefined, "--version lifted the pin");
+    });
+
+    test("use before anything is installed is exit 2 saying so, and creates nothing", async (t) => {
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const before = await snapshot(h.home);
+      const r = await runCli(variant, ["use", "17.5.1", "--json"], { env: h.env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.json.error.message, /nothing is installed in .*tshup, so there is no tsh 17\.5\.1 to use/);
+      assert.match(r.json.error.hint, /tshup --proxy <your proxy> --version 17\.5\.1/);
+      assert.deepEqual(await snapshot(h.home), before);
+    });
+
+    test("a routine rerun keeps what the user chose: tools, Teleport user and login", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const first = await h.run(["--tools", "tsh,tctl", "--user", "alice", "--login", "bob"]);
+      assert.equal(first.code, 0, first.stderr);
+      proxy.update({ serverVersion: "17.5.2" });
+      t.after(() => proxy.update({ serverVersion: "17.5.1" }));
+      const routine = await h.run([]);
+      assert.equal(routine.code, 0, routine.stderr);
+      assert.ok(fs.existsSync(path.join(h.root, "versions", "17.5.2", "tctl")), "tctl is still installed after an upgrade without --tools");
+      assert.ok(fs.existsSync(path.join(h.root, "bin", "tctl")));
+      const conf = fs.readFileSync(path.join(h.home, ".ssh", "tshup", "example.conf"), "utf8");
+      assert.match(conf, /User bob/);
+      assert.match(conf, /keys\/127\.0\.0\.1\/alice/);
+      const status = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+      assert.deepEqual(status.json.settings, { tools: ["tsh", "tctl"], user: "alice", login: "bob" });
+      // A dry run that would change a remembered choice says so (exit 3), and changes nothing.
+      const dry = await h.run(["--tools", "tsh", "--dry-run"]);
+      assert.equal(dry.code, 3);
+      assert.ok(dry.json.steps.some((s: any) => /remember the choice: tools tsh$/.test(s.detail)), JSON.stringify(dry.json.steps));
+    });
+
+    test("a use pin outside the cluster's window is exit 6 that says how to lift it", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      assert.equal((await h.run(["--version", "16.4.3"])).code, 0);
+      assert.equal((await h.run([])).code, 0);
+      assert.equal((await runCli(variant, ["use", "16.4.3", "--json"], { env: h.env })).code, 0);
+      proxy.update({ serverVersion: "18.0.0" });
+      t.after(() => proxy.update({ serverVersion: "17.5.1" }));
+      const r = await h.run([]);
+      assert.equal(r.code, 6, r.stderr);
+      assert.match(r.json.error.hint, /pinned by tshup use; lift the pin with tshup --version V/);
+      assert.match(activeTshVersion(h.root), /v16\.4\.3 /, "the pinned tsh is still the active one");
     });
 
     test("--keep prunes old versions but never the active one; --version pins inside the window", async (t) => {

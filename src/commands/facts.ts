@@ -6,6 +6,7 @@ import type { Edition } from "../core/ping.js";
 import { TshupError, usageError } from "../core/errors.js";
 import { listInstalled, readState, type State, type VersionRecord } from "../io/store.js";
 import type { PlanFacts } from "../core/plan.js";
+import { settingsAfter, settingsChanges } from "./settings.js";
 import type { QueriedCluster } from "./clusters.js";
 
 export interface Target {
@@ -25,7 +26,7 @@ export interface Target {
 export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: VersionRecord | null): Target {
   const { opts, host } = ctx;
   const match = ctx.site?.policy?.match ?? "exact";
-  const choice = chooseVersion({ clusters, pin: opts.version, force: opts.force, match, active: active?.version ?? null });
+  const choice = chooseVersion({ clusters, pin: opts.version, pinnedBy: ctx.usePin ? "tshup use" : "--version", force: opts.force, match, active: active?.version ?? null });
   let edition: Edition = opts.edition === "auto" ? (clusters.some((c) => c.edition === "ent") ? "ent" : "community") : opts.edition;
   let fips = opts.edition !== "community" && clusters.some((c) => c.fips);
   if (host.platform === "win32") {
@@ -141,7 +142,10 @@ export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[],
     rememberedAliases: state.aliases,
     path: pathEdits,
     config,
-    settings: [],
+    settings: [
+      ...settingsChanges(state.settings, settingsAfter(ctx.opts, state.settings)).map((l) => `the choice: ${l}`),
+      ...(sameList(state.proxies, clusters.map((c) => c.proxy)) ? [] : [`the proxies ${clusters.map((c) => c.proxy).join(", ")} for status and doctor`]),
+    ],
     keep: ctx.opts.keep,
     force: ctx.opts.force,
   };
@@ -156,4 +160,8 @@ export function servingVersion(facts: LocalFacts, c: QueriedCluster): string | n
   const g = facts.groups.find((x) => x.clusters.includes(c));
   const id = g?.alias ? facts.plan.aliases[g.alias] : facts.activeId;
   return facts.installed.find((r) => r.id === id)?.version ?? null;
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

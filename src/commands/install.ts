@@ -16,6 +16,7 @@ import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.j
 import { gatherLocalFacts, tshPathFor, type Group, type LocalFacts } from "./facts.js";
 import { cdnBase, installVersion } from "./fetch.js";
 import { planLines } from "./plan.js";
+import { settingsAfter } from "./settings.js";
 import { printSummary } from "../ui/summary.js";
 import { seedConfig } from "./config.js";
 
@@ -170,6 +171,7 @@ async function finishInstall(
   await cleanWorkAreas(layout).catch(() => {});
 
   state.proxies = proxies.map((p) => p.addr);
+  state.settings = settingsAfter(opts, state.settings);
   await stage(report, "state", () => writeState(layout, state));
 }
 
@@ -260,8 +262,10 @@ async function askMissingNames(ctx: Context, interactive: boolean): Promise<void
     throw usageError(`the site manifest asks for the ${missing.map((k) => (k === "user" ? "Teleport user" : "SSH login")).join(" and ")}, and this run cannot ask`, `pass ${flags}, or --no-config to skip ssh config`);
   }
   const { askName } = await import("../ui/wizard.js");
+  // An answer counts as the person's choice, remembered like a flag (commands/settings.ts).
   if (missing.includes("user")) opts.user = await askName(ctx.host, "Teleport user name (as you log in to Teleport)");
   if (missing.includes("login")) opts.login = await askName(ctx.host, "SSH login on the hosts (the Unix account)", opts.user ?? undefined);
+  for (const k of missing) opts.explicit.add(k);
 }
 
 function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan): number {

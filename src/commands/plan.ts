@@ -35,6 +35,7 @@ export async function confirmPlan(ctx: Context, plan: Plan, replan: () => Promis
     opts.login = await askName(host, "SSH login on the hosts", opts.login ?? opts.user ?? undefined);
     opts.modifyPath = await askYesNo(host, "Put tsh on PATH (shell startup files)?", opts.modifyPath);
     opts.seedConfig = await askYesNo(host, "Seed ~/.ssh/config and the tsh profile?", opts.seedConfig);
+    for (const k of ["user", "login"]) opts.explicit.add(k);
     plan = await replan();
   }
 }

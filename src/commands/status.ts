@@ -5,6 +5,7 @@ import { clusterReport } from "../core/report.js";
 import { readState } from "../io/store.js";
 import { queryClusters, resolveProxies } from "./clusters.js";
 import { gatherLocalFacts, servingVersion } from "./facts.js";
+import { describeSettings } from "./settings.js";
 
 /**
  * Compares what is installed with what each proxy wants; changes nothing. Exit 3: the install's
@@ -30,6 +31,7 @@ export async function runStatus(ctx: Context): Promise<number> {
   const pending = plan.install.length > 0 || plan.activate !== null || plan.aliases.link.length > 0 || plan.aliases.remove.length > 0;
   if (!pending) report.action = "none";
   report.plan = { install: plan.install, activate: plan.activate, aliases: plan.aliases };
+  report.settings = facts.state.settings;
   if (active) {
     const { findManagedOverride, describeOverride } = await import("../io/managed.js");
     const o = await findManagedOverride(ctx, active.version);
@@ -46,6 +48,8 @@ export async function runStatus(ctx: Context): Promise<number> {
       const verdict = c.compatible === null ? "no tsh installed for it" : c.compatible ? "compatible" : "NOT compatible";
       out(`cluster: ${c.cluster || c.proxy} (${c.proxy}) runs ${c.server_version}, wants ${c.target}: ${verdict}`);
     }
+    const remembered = describeSettings(facts.state.settings);
+    if (remembered.length) out(`remembered: ${remembered.join("; ")}`);
     for (const a of plan.aliases.link) out(`alias:   ${a.name} would run tsh ${a.version}`);
     for (const a of plan.aliases.remove) out(`alias:   ${a} would be removed`);
     out(pending ? `action:  ${report.action === "none" ? "update aliases" : `${report.action} to ${target.version}`} (run tshup)` : "action:  none, up to date");

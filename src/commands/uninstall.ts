@@ -21,7 +21,7 @@ import { installedAndActive } from "./facts.js";
 export async function runUninstall(ctx: Context): Promise<number> {
   const { report, layout, platform, host, opts } = ctx;
   const show = (p: string) => tildify(p, host.home, host.platform === "win32" ? "\\" : "/");
-  const kind = await requireOwnRoot(layout, host);
+  const kind = await requireOwnRoot(layout, host, "uninstall");
   const { installed, active } = await installedAndActive(ctx);
   report.previous = active?.version ?? null;
   report.installed = installed.map((r) => r.version);

@@ -2,12 +2,18 @@ import type { Context } from "../context.js";
 import { addStep } from "../core/report.js";
 import { usageError } from "../core/errors.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
+import { readState, writeState } from "../io/store.js";
+import { requireOwnRoot } from "../io/root.js";
 import { installedAndActive } from "./facts.js";
 
 /** Switches the active tsh to an installed version, offline. */
 export async function runUse(ctx: Context): Promise<number> {
   const { report, layout, platform, host, opts } = ctx;
   const wanted = opts.positionals[0]!.replace(/^v(?=\d)/, "");
+  const kind = await requireOwnRoot(layout, host, "use");
+  if (kind === "absent" || kind === "empty") {
+    throw usageError(`nothing is installed in ${layout.root}, so there is no tsh ${wanted} to use`, `install it first: tshup --proxy <your proxy> --version ${wanted}`);
+  }
   const lock = await acquireLock(layout.lockPath, { host, timeoutMs: lockTimeoutMs(host, 60_000) });
   try {
     const { installed, active } = await installedAndActive(ctx);
@@ -28,6 +34,13 @@ export async function runUse(ctx: Context): Promise<number> {
       addStep(report, "activate", "done", `tsh ${record.version} is now the active tsh`);
     }
     report.version = record.version;
+    // Pinned, so the next routine run (a timer) keeps this version until --version asks for another.
+    const state = await readState(layout);
+    if (state.settings.pin !== record.version) {
+      state.settings = { ...state.settings, pin: record.version };
+      await writeState(layout, state);
+      addStep(report, "pin", "done", `tsh ${record.version} stays active on later runs; tshup --version V lifts the pin`);
+    }
   } finally {
     await lock.release();
   }

@@ -13,6 +13,8 @@ export interface Choice {
 export interface ChoiceInput {
   clusters: ClusterInfo[];
   pin: string | null;
+  /** Where the pin came from, for the hint: "--version" (a flag or the manifest) or "tshup use". */
+  pinnedBy?: "--version" | "tshup use";
   force: boolean;
   match: "exact" | "compatible";
   active: string | null;
@@ -31,7 +33,9 @@ export function chooseVersion(input: ChoiceInput): Choice {
       const newer = compareVersions(pin, c.serverVersion) > 0;
       throw incompatibleError(
         `tsh ${pin} is ${newer ? "newer than" : "too old for"} the proxy ${name(c)} (${c.serverVersion}); clients may be the same major or one lower`,
-        `pick ${describeWindow(c.window)}, or pass --force`,
+        input.pinnedBy === "tshup use"
+          ? `tsh ${pin} was pinned by tshup use; lift the pin with tshup --version V for a V in ${describeWindow(c.window)}, or pass --force`
+          : `pick ${describeWindow(c.window)}, or pass --force`,
       );
     }
     return { version: pin, reason: "pinned", outside: outside.map(name) };

@@ -78,14 +78,14 @@ export async function claimRoot(layout: Layout, host: Host, opts: { write: boole
 }
 
 /** For uninstall: a root that exists must be tshup's; nothing is touched otherwise. */
-export async function requireOwnRoot(layout: Layout, host: Host): Promise<RootKind> {
+export async function requireOwnRoot(layout: Layout, host: Host, command: string): Promise<RootKind> {
   const kind = await rootKind(layout);
   // A shared directory (a home, ~/.local) is never taken for tshup's, whatever marker or files in
   // it look like tshup's.
   const reason = kind === "absent" ? null : unsafeRootReason(layout.root, host);
   if (kind === "foreign" || reason) {
     throw usageError(
-      `${layout.root} was not made by tshup (it has no ${ROOT_MARKER}), so uninstall touches nothing`,
+      `${layout.root} was not made by tshup (it has no ${ROOT_MARKER}), so ${command} touches nothing`,
       "check --prefix and TSHUP_HOME: they must name the directory tshup installed into",
     );
   }

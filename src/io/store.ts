@@ -9,6 +9,7 @@ import { atomicWriteFile, ensureWorkDir, mkdirp, readRegularFile, readTextIfExis
 import { uniqueTag, type Host } from "../host.js";
 import { fsError } from "../core/errors.js";
 import { unsafeReason } from "../core/members.js";
+import { loginProblem, teleportUserProblem } from "../core/sshconfig.js";
 
 /** Written last into a staged version: a version directory without it does not count. */
 export const COMPLETE_MARKER = ".tshup-complete";
@@ -34,9 +35,20 @@ export interface State {
   proxies: string[];
   /** bin/ entries like tsh-<cluster> made by --per-cluster, so stale ones can be removed. */
   aliases: string[];
+  /** What the user chose, so that a routine rerun keeps it (commands/settings.ts). */
+  settings: Settings;
 }
 
-const EMPTY_STATE: State = { schema: 1, createdFiles: [], proxies: [], aliases: [] };
+export interface Settings {
+  tools?: Tool[];
+  perCluster?: true;
+  user?: string;
+  login?: string;
+  /** The version `tshup use` made active, kept until a run asks for a version with --version. */
+  pin?: string;
+}
+
+const EMPTY_STATE: State = { schema: 1, createdFiles: [], proxies: [], aliases: [], settings: {} };
 
 export async function readState(layout: Layout): Promise<State> {
   const text = (await readRegularFile(layout.statePath, 4 * 1024 * 1024))?.toString("utf8") ?? null;
@@ -48,11 +60,25 @@ export async function readState(layout: Layout): Promise<State> {
       createdFiles: Array.isArray(parsed.createdFiles) ? parsed.createdFiles.filter((f) => typeof f === "string") : [],
       proxies: Array.isArray(parsed.proxies) ? parsed.proxies.filter((f) => typeof f === "string") : [],
       aliases: Array.isArray(parsed.aliases) ? parsed.aliases.filter((f) => typeof f === "string" && /^tsh-[A-Za-z0-9._-]+$/.test(f)) : [],
+      settings: parseSettings(parsed.settings),
     };
   } catch {
     // A state file is only ever replaced whole, so damage means someone edited it: start afresh.
     return { ...EMPTY_STATE };
   }
+}
+
+/** Remembered settings, each checked as its flag would be; anything else (a hand edit) is dropped. */
+function parseSettings(raw: unknown): Settings {
+  if (typeof raw !== "object" || raw === null) return {};
+  const r = raw as Record<string, unknown>;
+  const out: Settings = {};
+  if (Array.isArray(r.tools) && r.tools.includes("tsh") && r.tools.every((t) => t === "tsh" || t === "tctl")) out.tools = [...new Set(r.tools as Tool[])];
+  if (r.perCluster === true) out.perCluster = true;
+  if (typeof r.user === "string" && teleportUserProblem(r.user) === null) out.user = r.user;
+  if (typeof r.login === "string" && loginProblem(r.login) === null) out.login = r.login;
+  if (typeof r.pin === "string" && isStrictVersion(r.pin)) out.pin = r.pin;
+  return out;
 }
 
 /** Writes state.json atomically, and not at all when it already holds these bytes (a no-op run). */
