@@ -266,6 +266,9 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       ["tsh.exe twice", () => zip([{ path: "tsh.exe", data: "a" }, { path: "tsh.exe", data: "b" }]), /appears twice/],
       ["TSH.EXE and tsh.exe", () => zip([{ path: "TSH.EXE", data: "a" }, { path: "tsh.exe", data: "b" }]), /appears twice/],
       ["a tsh.exe/ directory", () => zip([{ path: "tsh.exe", type: "dir" }, { path: "tsh.exe/x", data: "b" }]), /is a directory where tsh\.exe should be a file/],
+      ["a ../tsh.exe member", () => zip([{ path: "../tsh.exe", data: "evil" }]), /is unsafe: member "\.\.\/tsh\.exe" is a "\.\." path/],
+      ["an absolute /tsh.exe member", () => zip([{ path: "/tsh.exe", data: "evil" }]), /is unsafe: member "\/tsh\.exe" is an absolute path/],
+      ["a drive-letter C:tsh.exe member", () => zip([{ path: "C:tsh.exe", data: "evil" }]), /is unsafe: member "C:tsh\.exe" is a drive-letter path/],
     ];
     for (const [name, make, message] of cases) {
       test(`${name}: exit 5`, async (t) => {

@@ -76,8 +76,9 @@ export async function installVersion(ctx: Context, target: Target, base: string)
       try {
         return await fetchAndStage(ctx, { ...target, artifact: c.name, kind: c.kind }, base, (dir) => staged.push(dir));
       } catch (err) {
-        if (!(err as { notFound?: boolean }).notFound || i === target.candidates.length - 1) {
-          if (missing.length > 0 && (err as { notFound?: boolean }).notFound) {
+        const notFound = err instanceof TshupError && err.notFound;
+        if (!notFound || i === target.candidates.length - 1) {
+          if (missing.length > 0 && notFound) {
             throw networkError(`no artifact for tsh ${target.version} on ${base}: tried ${[...missing, c.name].join(", ")} (HTTP 404 each)`, "check the version, the edition and --cdn-url; a mirror must hold one of these");
           }
           throw err;

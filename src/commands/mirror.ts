@@ -179,7 +179,7 @@ export async function runMirror(ctx: Context): Promise<number> {
 
 /** Failures that say nothing about the other artifacts: one not published, one that did not verify. */
 function concernsOneArtifact(err: TshupError): boolean {
-  return err.code === "verification" || (err.code === "network" && /^artifact not found: /.test(err.message));
+  return err.code === "verification" || err.notFound;
 }
 
 interface Outcome {

@@ -16,6 +16,8 @@ export type ErrorCode = Exclude<keyof typeof EXIT_CODES, "ok" | "pending">;
 export class TshupError extends Error {
   readonly code: ErrorCode;
   readonly hint: string;
+  /** An artifact the server does not have (HTTP 404): the next candidate may be tried. */
+  notFound = false;
   constructor(code: ErrorCode, message: string, hint = "", options?: { cause?: unknown }) {
     super(message, options);
     this.name = "TshupError";
@@ -25,6 +27,12 @@ export class TshupError extends Error {
   get exitCode(): number {
     return EXIT_CODES[this.code];
   }
+}
+
+export function notFoundError(url: string, hint: string): TshupError {
+  const err = new TshupError("network", `artifact not found: ${url} (HTTP 404)`, hint);
+  err.notFound = true;
+  return err;
 }
 
 export const usageError = (message: string, hint = "") => new TshupError("usage", message, hint);

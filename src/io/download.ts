@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { header, type Http } from "./http.js";
 import type { StreamingExtractor } from "./extract.js";
-import { networkError, verificationError, fsError, TshupError } from "../core/errors.js";
+import { networkError, notFoundError, verificationError, fsError, TshupError } from "../core/errors.js";
 import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
 import { parseSidecar } from "../core/artifact.js";
 import { byteBudgetCollector } from "./memory.js";
@@ -47,7 +47,7 @@ export async function fetchSidecar(http: Http, artifactUrl: string): Promise<{ s
     const probe = await http.open(artifactUrl, { offset: 0 });
     probe.stream.destroy();
     if (probe.status === 404) {
-      throw Object.assign(networkError(`artifact not found: ${artifactUrl} (HTTP 404)`, "check the version, the edition and --cdn-url; not every version is built for every platform"), { notFound: true });
+      throw notFoundError(artifactUrl, "check the version, the edition and --cdn-url; not every version is built for every platform");
     }
     throw verificationError(`no checksum published at ${url}`, "tshup installs nothing it cannot verify; pin the sha256 in a manifest or use a mirror that serves .sha256 files");
   }
@@ -146,7 +146,7 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       }
       if (res.status === 404) {
         res.stream.destroy();
-        throw Object.assign(networkError(`artifact not found: ${job.url} (HTTP 404)`, "check the version, the edition and --cdn-url; a mirror must hold this artifact"), { notFound: true });
+        throw notFoundError(job.url, "check the version, the edition and --cdn-url; a mirror must hold this artifact");
       }
       if (res.status !== 200 && res.status !== 206) {
         res.stream.destroy();

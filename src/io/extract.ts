@@ -153,17 +153,18 @@ export async function extractZip(file: string, stagingDir: string, tools: readon
   const unsafe = (why: string) => verificationError(`${archiveName} is unsafe: ${why}`, "refusing to install it; report it to whoever runs this mirror or CDN");
   const taken = new Set<string>();
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true }, (err, z) =>
+    // Names are decoded and judged here (classifyZipMember), so an unsafe one is told apart by type,
+    // not by the wording of yauzl's own check.
+    yauzl.open(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true }, (err, z) =>
       err || !z ? reject(verificationError(`${archiveName} is not a valid zip: ${err?.message}`, "run tshup again; if it persists, the mirror serves a wrong file")) : resolve(z),
     ),
   );
   try {
     await new Promise<void>((resolve, reject) => {
-      zip.on("error", (err: Error) =>
-        reject(/relative path|absolute path/.test(err.message) ? unsafe(err.message) : verificationError(`${archiveName} is not a valid zip: ${err.message}`, "run tshup again")),
-      );
+      zip.on("error", (err: Error) => reject(verificationError(`${archiveName} is not a valid zip: ${err.message}`, "run tshup again")));
       zip.on("end", () => resolve());
       zip.on("entry", (entry: yauzl.Entry) => {
+        entry.fileName = zipEntryName(entry);
         const decision = classifyZipMember(entry.fileName, tools);
         if (decision.kind === "unsafe") return reject(unsafe(`member "${entry.fileName}" is ${decision.why}`));
         if (decision.kind === "skip" || decision.tool === null) return zip.readEntry();
@@ -193,4 +194,10 @@ export async function extractZip(file: string, stagingDir: string, tools: readon
     zip.close();
   }
   return extracted;
+}
+
+/** A zip member's name: UTF-8 when the entry says so (bit 11), else bytes as they are (ASCII for any release). */
+function zipEntryName(entry: yauzl.Entry): string {
+  const raw = entry.fileName as unknown as Buffer;
+  return (entry.generalPurposeBitFlag & 0x800) !== 0 ? raw.toString("utf8") : raw.toString("latin1");
 }

@@ -27,7 +27,7 @@ export function posixStrategy(host: Host): PlatformStrategy {
           await fsp.rm(link, { force: true });
           continue;
         }
-        await swapLink(link, path.posix.join("..", "versions", record.id, rel));
+        await swapLink(link, path.posix.join("..", "versions", record.id, rel), host);
       }
     },
 
@@ -40,7 +40,7 @@ export function posixStrategy(host: Host): PlatformStrategy {
       }
       const target = path.posix.join("..", "versions", record.id, record.tools.tsh!);
       if ((await fsp.readlink(link).catch(() => null)) === target) return false;
-      await swapLink(link, target);
+      await swapLink(link, target, host);
       return true;
     },
 
@@ -86,8 +86,8 @@ function toOutcome(r: { changed: boolean; edits: { file: string; action: string 
 }
 
 /** A new link renamed over the old one, so bin/tsh is never missing, not even for an instant. */
-async function swapLink(link: string, target: string): Promise<void> {
-  const tmp = `${link}.tmp-${process.pid}`;
+async function swapLink(link: string, target: string, host: Host): Promise<void> {
+  const tmp = `${link}.tmp-${host.pid}`;
   try {
     await fsp.rm(tmp, { force: true });
     await fsp.symlink(target, tmp);

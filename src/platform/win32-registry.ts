@@ -51,7 +51,8 @@ export interface RegExeOptions {
   tmpdir: string;
   /** Joins paths the way the host does (path.win32.join on Windows). */
   join: (...parts: string[]) => string;
-  pid: number;
+  /** A name no other run uses at the same time, for the export file (uniqueTag). */
+  tag: () => string;
   runner?: Runner;
 }
 
@@ -72,7 +73,7 @@ export function regExeUserEnvironment(opts: RegExeOptions): UserEnvironment {
 
   return {
     async read(name) {
-      const file = opts.join(opts.tmpdir, `tshup-env-${opts.pid}-${Math.random().toString(36).slice(2, 10)}.reg`);
+      const file = opts.join(opts.tmpdir, `tshup-env-${opts.tag()}.reg`);
       try {
         const r = await reg(["export", ENVIRONMENT_KEY, file, "/y"]);
         if (r.code !== 0) throw new Error(`reg export ${ENVIRONMENT_KEY} failed: ${firstLine(r)}`);

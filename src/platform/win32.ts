@@ -11,7 +11,6 @@ import {
   addToPath,
   cmdPathLine,
   isStringType,
-  pathContains,
   powershellPathLine,
   removeFromPath,
   typeToWrite,
@@ -30,18 +29,6 @@ const PATH_NAME = "Path";
 export interface Win32Deps {
   /** HKCU\Environment; reg.exe and PowerShell unless a test hands in its own. */
   registry?: UserEnvironment;
-  /**
-   * Puts the bin dir on this process's own Path, so programs it starts (tsh for ssh config,
-   * say) find tsh at once. Default: edits process.env when running on Windows.
-   */
-  prependProcessPath?: (dir: string, lookup: EnvLookup) => void;
-}
-
-function defaultPrependProcessPath(dir: string, lookup: EnvLookup): void {
-  if (process.platform !== "win32") return;
-  // process.env is case-insensitive on Windows: Path and PATH are one variable.
-  const current = process.env.Path ?? "";
-  if (!pathContains(current, dir, lookup)) process.env.Path = current === "" ? dir : `${dir};${current}`;
 }
 
 /**
@@ -57,9 +44,8 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       systemRoot: envGet(host, "SystemRoot") || envGet(host, "windir") || "C:\\Windows",
       tmpdir: host.tmpdir,
       join: (...parts) => path.join(...parts),
-      pid: host.pid,
+      tag: () => uniqueTag(host),
     }));
-  const prependProcessPath = deps.prependProcessPath ?? defaultPrependProcessPath;
   const windows = host.platform === "win32";
 
   async function readUserPath(): Promise<RegValue | null> {
@@ -169,7 +155,6 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       const dir = layout.binDir;
       const before = await readUserPath();
       const value = addToPath(before?.value ?? null, dir, lookup);
-      if (!opts.dryRun) prependProcessPath(dir, lookup);
       if (before !== null && value === before.value) {
         return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
       }
