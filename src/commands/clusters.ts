@@ -1,12 +1,10 @@
-import path from "node:path";
 import type { Context } from "../context.js";
 import { envGet } from "../host.js";
 import { parseProxyAddress, type ProxyAddress } from "../core/proxyaddr.js";
 import type { ClusterInfo } from "../core/ping.js";
 import { usageError } from "../core/errors.js";
 import { queryProxy } from "../io/teleport.js";
-import { readTextIfExists } from "../io/fsx.js";
-import { readCurrentProfile } from "../io/tshprofile.js";
+import { readCurrentProfile, readProfileField } from "../io/tshprofile.js";
 
 export type QueriedCluster = ClusterInfo & { date: string | null };
 
@@ -37,10 +35,7 @@ export async function resolveProxies(ctx: Context, remembered: string[] = []): P
 async function currentProfileProxy(teleportHome: string): Promise<string | null> {
   const name = await readCurrentProfile(teleportHome);
   if (!name) return null;
-  const text = await readTextIfExists(path.join(teleportHome, `${name}.yaml`));
-  if (text === null) return null;
-  const m = /^web_proxy_addr:\s*["']?([^"'\s]+)["']?\s*$/m.exec(text);
-  return m ? m[1]! : name;
+  return (await readProfileField(teleportHome, name, "web_proxy_addr")) ?? name;
 }
 
 export async function queryClusters(ctx: Context, proxies: ProxyAddress[]): Promise<QueriedCluster[]> {

@@ -173,7 +173,7 @@ export async function seedConfig(
       tshPath: tshPathFor(c),
       teleportHome: ctx.teleportHome,
       homeDir: host.home,
-      windows: host.platform === "win32",
+      windows: ctx.platform.windows,
     });
   }
   if (specs.length > 0) {

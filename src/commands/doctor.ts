@@ -6,7 +6,6 @@ import { envGet } from "../host.js";
 import { inWindow, describeWindow } from "../core/version.js";
 import { certificateValidity } from "../core/sshcert.js";
 import { clusterReport } from "../core/report.js";
-import { tildify } from "../core/format.js";
 import { hostOf, tshProfileAddr } from "../core/proxyaddr.js";
 import { readProfileUser } from "../io/tshprofile.js";
 import { readState } from "../io/store.js";
@@ -30,7 +29,7 @@ export async function runDoctor(ctx: Context): Promise<number> {
   const { report, layout, host, opts } = ctx;
   const findings: Finding[] = [];
   const add = (check: string, status: FindingStatus, detail: string, fix = "") => findings.push({ check, status, detail, fix });
-  const show = (p: string) => tildify(p, host.home, host.platform === "win32" ? "\\" : "/");
+  const show = ctx.platform.display;
 
   const { active } = await installedAndActive(ctx);
   report.version = active?.version ?? null;
@@ -108,7 +107,7 @@ export async function runDoctor(ctx: Context): Promise<number> {
 /** The first tsh a new shell would run must be ours: anything earlier on PATH shadows it. */
 function checkPath(ctx: Context, add: (c: string, s: FindingStatus, d: string, f?: string) => void, show: (p: string) => string): void {
   const { host, layout, platform } = ctx;
-  const win = host.platform === "win32";
+  const win = platform.windows;
   const p = win ? path.win32 : path.posix;
   const entries = (envGet(host, "PATH") ?? "").split(win ? ";" : ":").filter(Boolean);
   const norm = (d: string) => (win ? d.replace(/[\\/]+$/, "").toLowerCase() : d.replace(/\/+$/, ""));

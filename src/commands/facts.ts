@@ -3,6 +3,7 @@ import type { Context } from "../context.js";
 import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
 import { chooseVersion, type Choice } from "../core/choose.js";
 import type { Edition } from "../core/ping.js";
+import { hostOf } from "../core/proxyaddr.js";
 import { TshupError, usageError } from "../core/errors.js";
 import { listInstalled, readState, type State, type VersionRecord } from "../io/store.js";
 import type { PlanFacts } from "../core/plan.js";
@@ -27,14 +28,10 @@ export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: 
   const { opts, host } = ctx;
   const match = ctx.site?.policy?.match ?? "exact";
   const choice = chooseVersion({ clusters, pin: opts.version, pinnedBy: ctx.usePin ? "tshup use" : "--version", force: opts.force, match, active: active?.version ?? null });
-  let edition: Edition = opts.edition === "auto" ? (clusters.some((c) => c.edition === "ent") ? "ent" : "community") : opts.edition;
-  let fips = opts.edition !== "community" && clusters.some((c) => c.fips);
-  if (host.platform === "win32") {
-    // Teleport ships one Windows client; it serves enterprise clusters too.
-    edition = "community";
-    fips = false;
-  }
-  if (host.platform === "darwin" && fips) fips = false;
+  const { edition, fips } = ctx.platform.clientBuild({
+    edition: opts.edition === "auto" ? (clusters.some((c) => c.edition === "ent") ? "ent" : "community") : opts.edition,
+    fips: opts.edition !== "community" && clusters.some((c) => c.fips),
+  });
   let candidates;
   try {
     candidates = artifactCandidates({ version: choice.version, platform: host.platform, arch: host.arch, edition, fips });
@@ -81,7 +78,7 @@ export function planGroups(ctx: Context, clusters: QueriedCluster[], active: Ver
 }
 
 function aliasFor(c: QueriedCluster): string {
-  const name = (c.cluster || c.proxy.replace(/:\d+$/, "")).replace(/[^A-Za-z0-9._-]/g, "-");
+  const name = (c.cluster || hostOf(c.proxy)).replace(/[^A-Za-z0-9._-]/g, "-");
   return `tsh-${name}`;
 }
 

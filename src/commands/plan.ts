@@ -1,13 +1,12 @@
 import path from "node:path";
 import type { Context } from "../context.js";
 import type { Tool } from "../core/artifact.js";
-import { tildify } from "../core/format.js";
 import { describePlan, type Plan } from "../core/plan.js";
 
 /** The plan in words, with paths shown the way the person would type them. */
 export function planLines(ctx: Context, plan: Plan): string[] {
-  const { layout, platform, host } = ctx;
-  const show = (p: string) => tildify(p, host.home, host.platform === "win32" ? "\\" : "/");
+  const { layout, platform } = ctx;
+  const show = platform.display;
   return describePlan(plan, {
     versionDir: (id) => show(path.join(layout.versionsDir, id)),
     bin: (name) => show(path.join(layout.binDir, platform.binName(name as Tool))),

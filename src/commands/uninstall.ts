@@ -1,13 +1,9 @@
 import fsp from "node:fs/promises";
-import path from "node:path";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt } from "../host.js";
 import { addStep } from "../core/report.js";
-import { fsError } from "../core/errors.js";
-import { tildify } from "../core/format.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState } from "../io/store.js";
-import { removeWithRetry } from "../io/fsx.js";
 import { requireOwnRoot, rootInventory, type RootEntry } from "../io/root.js";
 import { installedAndActive } from "./facts.js";
 
@@ -20,7 +16,7 @@ import { installedAndActive } from "./facts.js";
  */
 export async function runUninstall(ctx: Context): Promise<number> {
   const { report, layout, platform, host, opts } = ctx;
-  const show = (p: string) => tildify(p, host.home, host.platform === "win32" ? "\\" : "/");
+  const show = ctx.platform.display;
   const kind = await requireOwnRoot(layout, host, "uninstall");
   const { installed, active } = await installedAndActive(ctx);
   report.previous = active?.version ?? null;
@@ -108,40 +104,13 @@ function isContainer(e: RootEntry, layout: Context["layout"]): boolean {
 }
 
 async function removeEntry(ctx: Context, e: RootEntry, layout: Context["layout"]): Promise<void> {
-  const { host } = ctx;
   if (isContainer(e, layout)) {
     await fsp.rmdir(e.path).catch(() => {});
     return;
   }
-  try {
-    // fs.rm removes a link itself, never what it points to.
-    await removeWithRetry(e.path, host.platform === "win32");
-  } catch (err) {
-    if (host.platform !== "win32") throw fsError(err, "remove", e.path);
-    // A running tsh.exe cannot be deleted, only renamed: park what is left in the temp dir.
-    const parkDir = path.join(host.tmpdir, `tshup-leftover-${host.pid}`);
-    const parked = await parkInUse(e.path, parkDir, host);
-    if (parked === 0) throw fsError(err, "remove", e.path);
-    ctx.feedback.warn(`${parked} file(s) under ${e.path} are in use (a tsh.exe still running?); moved them to ${parkDir}: delete that once the program has ended`);
+  const parked = await ctx.platform.removeOwned(e.path);
+  if (parked) {
+    ctx.feedback.warn(`${parked.count} file(s) under ${e.path} are in use (a tsh.exe still running?); moved them to ${parked.parkedIn}: delete that once the program has ended`);
   }
 }
 
-/** Deletes what it can under `target` and renames each file it cannot into `parkDir`; returns how many it parked. */
-async function parkInUse(target: string, parkDir: string, host: Context["host"]): Promise<number> {
-  let parked = 0;
-  const stat = await fsp.lstat(target).catch(() => null);
-  if (!stat) return 0;
-  if (stat.isDirectory()) {
-    for (const name of await fsp.readdir(target)) parked += await parkInUse(path.join(target, name), parkDir, host);
-    await fsp.rmdir(target).catch(() => {});
-    return parked;
-  }
-  try {
-    await fsp.rm(target, { force: true });
-    return 0;
-  } catch {
-    await fsp.mkdir(parkDir, { recursive: true });
-    await fsp.rename(target, path.join(parkDir, `${Math.floor(host.random() * 36 ** 8).toString(36)}-${path.basename(target)}`));
-    return 1;
-  }
-}

@@ -34,8 +34,16 @@ export interface TshProfileResult {
 
 /** The `user:` of tsh's profile for a proxy host, or null. */
 export async function readProfileUser(teleportHome: string, proxyHost: string): Promise<string | null> {
-  const text = await readTextIfExists(path.join(teleportHome, `${proxyHost}.yaml`));
-  return (text ? /^user:\s*["']?([^"'\s]+)["']?\s*$/m.exec(text)?.[1] : undefined) ?? null;
+  return readProfileField(teleportHome, proxyHost, "user");
+}
+
+/**
+ * One top-level string of a tsh profile (`user`, `web_proxy_addr`), quoted or bare. tsh writes
+ * these files itself, flat and one key a line, so a line match reads them without a YAML parser.
+ */
+export async function readProfileField(teleportHome: string, profile: string, field: "user" | "web_proxy_addr"): Promise<string | null> {
+  const text = await readTextIfExists(path.join(teleportHome, `${profile}.yaml`));
+  return (text ? new RegExp(`^${field}:\\s*["']?([^"'\\s]+)["']?\\s*$`, "m").exec(text)?.[1] : undefined) ?? null;
 }
 
 /**

@@ -5,7 +5,8 @@ import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
 import { fsError } from "../core/errors.js";
-import { renameWithRetry, requireRealDir } from "../io/fsx.js";
+import { removeWithRetry, renameWithRetry, requireRealDir } from "../io/fsx.js";
+import { tildify } from "../core/format.js";
 import { addPosixPath, removePosixPath, posixPathInstructions } from "./posix-path.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
 
@@ -15,7 +16,19 @@ const ALL_TOOLS: Tool[] = ["tsh", "tctl"];
 export function posixStrategy(host: Host): PlatformStrategy {
   return {
     host,
+    windows: false,
     binName: (tool) => tool,
+    display: (p) => tildify(p, host.home, "/"),
+    // No FIPS build of tsh exists for macOS.
+    clientBuild: (wanted) => (host.platform === "darwin" ? { edition: wanted.edition, fips: false } : wanted),
+    async removeOwned(target) {
+      try {
+        await removeWithRetry(target, false);
+      } catch (err) {
+        throw fsError(err, "remove", target);
+      }
+      return null;
+    },
 
     async activate(layout: Layout, record: VersionRecord) {
       await requireRealDir(layout.binDir);

@@ -2,6 +2,7 @@ import type { Host } from "../host.js";
 import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
+import type { Edition } from "../core/ping.js";
 
 export interface FileEdit {
   file: string;
@@ -38,5 +39,17 @@ export interface PlatformStrategy {
   pathInstructions(layout: Layout): string;
   /** The shell line that makes tsh usable in the current terminal right away. */
   currentShellHint(layout: Layout): string;
+  /** A path as the person would type it: under HOME as ~, in the OS's own separators. */
+  display(p: string): string;
+  /** The build of tsh this OS gets: Windows has one client for every edition, macOS no FIPS one. */
+  clientBuild(wanted: { edition: Edition; fips: boolean }): { edition: Edition; fips: boolean };
+  /**
+   * Removes a path tshup made (a link itself, never its target). Where a running program's file
+   * cannot be deleted (Windows), what is left is moved into a leftover directory, named in the
+   * result so the person can delete it later.
+   */
+  removeOwned(target: string): Promise<{ parkedIn: string; count: number } | null>;
+  /** Paths in ssh config are Windows ones (quoted native paths for Windows' OpenSSH). */
+  windows: boolean;
   host: Host;
 }

@@ -17,7 +17,8 @@ import {
   type EnvLookup,
   type RegValue,
 } from "../core/winpath.js";
-import { atomicWriteFile, exists, readTextIfExists, renameWithRetry, requireRealDir } from "../io/fsx.js";
+import { atomicWriteFile, exists, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir } from "../io/fsx.js";
+import { tildify } from "../core/format.js";
 import { moveToTrash } from "../io/store.js";
 import { regExeUserEnvironment, type UserEnvironment } from "./win32-registry.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
@@ -102,7 +103,23 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
 
   return {
     host,
+    windows: true,
     binName: (tool) => `${tool}.exe`,
+    display: (p) => tildify(p, host.home, "\\"),
+    // Teleport ships one Windows client; it serves enterprise clusters too.
+    clientBuild: () => ({ edition: "community", fips: false }),
+    async removeOwned(target) {
+      try {
+        await removeWithRetry(target, true);
+        return null;
+      } catch (err) {
+        // A running tsh.exe cannot be deleted, only renamed: park what is left in the temp dir.
+        const parkDir = path.join(host.tmpdir, `tshup-leftover-${host.pid}`);
+        const count = await parkInUse(target, parkDir, host);
+        if (count === 0) throw fsError(err, "remove", target);
+        return { parkedIn: parkDir, count };
+      }
+    },
 
     async activate(layout: Layout, record: VersionRecord) {
       await requireRealDir(layout.binDir);
@@ -244,3 +261,23 @@ async function replaceExe(layout: Layout, source: string, dest: string, windows:
   }
 }
 
+
+/** Deletes what it can under `target` and renames each file it cannot into `parkDir`; returns how many it parked. */
+async function parkInUse(target: string, parkDir: string, host: Host): Promise<number> {
+  let parked = 0;
+  const stat = await fsp.lstat(target).catch(() => null);
+  if (!stat) return 0;
+  if (stat.isDirectory()) {
+    for (const name of await fsp.readdir(target)) parked += await parkInUse(path.join(target, name), parkDir, host);
+    await fsp.rmdir(target).catch(() => {});
+    return parked;
+  }
+  try {
+    await fsp.rm(target, { force: true });
+    return 0;
+  } catch {
+    await fsp.mkdir(parkDir, { recursive: true });
+    await fsp.rename(target, path.join(parkDir, `${uniqueTag(host)}-${path.basename(target)}`));
+    return 1;
+  }
+}
