@@ -4,11 +4,13 @@ import { usageError } from "../core/errors.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { installedAndActive } from "./install.js";
 
-/** Switches the active tsh to an installed version, offline. */
+/** Switches the active tsh to an installed version, offline. With --dry-run: exit 3 when it would switch. */
 export async function runUse(ctx: Context): Promise<number> {
   const { report, layout, platform, host, opts } = ctx;
   const wanted = opts.positionals[0]!.replace(/^v(?=\d)/, "");
-  const lock = await acquireLock(layout.lockPath, { host, timeoutMs: lockTimeoutMs(host, 60_000) });
+  // A dry run only reads, so it never waits for another run's lock.
+  const lock = opts.dryRun ? null : await acquireLock(layout.lockPath, { host, timeoutMs: lockTimeoutMs(host, 60_000) });
+  let switching = false;
   try {
     const { installed, active } = await installedAndActive(ctx);
     report.previous = active?.version ?? null;
@@ -21,16 +23,26 @@ export async function runUse(ctx: Context): Promise<number> {
         installed.length ? `installed: ${installed.map((r) => r.id).join(", ")}; install others with tshup --version ${wanted}` : `install it with tshup --version ${wanted}`,
       );
     }
-    if (record.id === active?.id) {
+    switching = record.id !== active?.id;
+    if (!switching) {
       addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
+    } else if (opts.dryRun) {
+      addStep(report, "plan", "skipped", `make tsh ${record.version} the active tsh${active ? ` (now ${active.version})` : ""}`);
     } else {
       await platform.activate(layout, record);
       addStep(report, "activate", "done", `tsh ${record.version} is now the active tsh`);
+      report.version = record.version;
     }
-    report.version = record.version;
   } finally {
-    await lock.release();
+    await lock?.release();
   }
-  if (!opts.json && !opts.quiet) host.stdout.write(`tsh ${report.version} is active\n`);
-  return 0;
+  if (opts.dryRun) {
+    report.dry_run = true;
+    report.would_change = switching;
+  }
+  if (!opts.json && !opts.quiet) {
+    if (opts.dryRun) host.stdout.write(`${report.steps.at(-1)!.detail}\n(dry run: nothing was changed)\n`);
+    else host.stdout.write(`tsh ${report.version} is active\n`);
+  }
+  return opts.dryRun && switching ? 3 : 0;
 }
