@@ -3,8 +3,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Context } from "../context.js";
-import type { PlatformName } from "../host.js";
-import { artifactCandidates } from "../core/artifact.js";
+import { artifactCandidates, DEFAULT_MIRROR_PLATFORMS, MIRROR_PLATFORMS } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { addStep } from "../core/report.js";
 import { fsError, TshupError, usageError } from "../core/errors.js";
@@ -13,35 +12,11 @@ import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { atomicWriteFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
 import { cdnBase, hashSource } from "./install.js";
 
-interface MirrorPlatform {
-  platform: PlatformName;
-  /** Node's arch name, as artifactCandidates takes it. */
-  arch: string;
-  fips: boolean;
-}
-
-/** What `--platforms` accepts: Teleport's own platform names, as they appear in the artifact names. */
-export const MIRROR_PLATFORMS: Readonly<Record<string, MirrorPlatform>> = {
-  "linux-amd64": { platform: "linux", arch: "x64", fips: false },
-  "linux-arm64": { platform: "linux", arch: "arm64", fips: false },
-  "linux-arm": { platform: "linux", arch: "arm", fips: false },
-  "linux-386": { platform: "linux", arch: "ia32", fips: false },
-  "darwin-universal": { platform: "darwin", arch: "arm64", fips: false },
-  "darwin-amd64": { platform: "darwin", arch: "x64", fips: false },
-  "darwin-arm64": { platform: "darwin", arch: "arm64", fips: false },
-  "windows-amd64": { platform: "win32", arch: "x64", fips: false },
-  "linux-amd64-fips": { platform: "linux", arch: "x64", fips: true },
-  "linux-arm64-fips": { platform: "linux", arch: "arm64", fips: true },
-};
-
 /** Names a site might try that Teleport publishes nothing under. */
 const NOT_PUBLISHED: Readonly<Record<string, string>> = {
   "linux-arm-fips": "Teleport publishes no FIPS build for linux-arm: FIPS builds exist for linux-amd64 and linux-arm64 only",
   "linux-386-fips": "Teleport publishes no FIPS build for linux-386: FIPS builds exist for linux-amd64 and linux-arm64 only",
 };
-
-/** FIPS builds are a deliberate choice of a few sites, so they are fetched only when named. */
-export const DEFAULT_MIRROR_PLATFORMS = Object.keys(MIRROR_PLATFORMS).filter((p) => !MIRROR_PLATFORMS[p]!.fips && p !== "darwin-amd64" && p !== "darwin-arm64");
 
 export const MIRROR_HELP = `tshup mirror: download and verify Teleport artifacts into a directory laid out like the CDN
 
@@ -94,8 +69,6 @@ export function mirrorArtifacts(versions: readonly string[], platforms: readonly
 
 function parseRequest(ctx: Context): { dir: string; names: string[] } {
   const { opts } = ctx;
-  if (opts.positionals.length === 0) throw usageError("mirror needs a directory: tshup mirror DIR --version V", USAGE_HINT);
-  if (opts.positionals.length > 1) throw usageError(`mirror takes one directory, got ${opts.positionals.map((p) => `"${p}"`).join(" ")}`, USAGE_HINT);
   if (opts.versions.length === 0) throw usageError("mirror needs --version V[,V...]: which tsh versions to fetch", USAGE_HINT);
   const platforms = opts.platforms ?? DEFAULT_MIRROR_PLATFORMS;
   if (platforms.length === 0) throw usageError("--platforms is empty", `valid platforms: ${Object.keys(MIRROR_PLATFORMS).join(", ")}`);
