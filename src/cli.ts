@@ -25,7 +25,7 @@ export async function main(argv: string[], host: Host): Promise<number> {
   try {
     opts = parseOptions(argv);
     if (opts.showVersion) {
-      host.stdout.write(`tshup ${VERSION} (${COMMIT})\n`);
+      host.stdout.write(opts.json ? `${JSON.stringify({ version: VERSION, commit: COMMIT }, null, 2)}\n` : `tshup ${VERSION} (${COMMIT})\n`);
       return 0;
     }
     if (opts.help) {

@@ -3,7 +3,7 @@ import type { Tool } from "./core/artifact.js";
 import { isStrictVersion } from "./core/version.js";
 import { loginProblem, teleportUserProblem } from "./core/sshconfig.js";
 import { nearest } from "./core/suggest.js";
-import { COMMAND_NAMES, FLAGS, commandSpec, type Command, type Flag, type FlagSpec } from "./commandline.js";
+import { COMMAND_NAMES, FLAGS, OUTPUT_FLAGS, commandSpec, type Command, type Flag, type FlagSpec } from "./commandline.js";
 
 export type { Command } from "./commandline.js";
 
@@ -162,8 +162,12 @@ export function parseOptions(argv: string[]): Options {
   // Help needs nothing else to be right: the other flags are not checked.
   if (helpWord || given.some((g) => g.flag === "help")) return build(command, new Map(), [], { help: matched ? "command" : "overview", showVersion: false });
 
-  // `tshup --version` alone is tshup's own version; with a value, it pins tsh.
-  if (argv.length === 1 && argv[0] === "--version") return build(command, new Map(), [], { help: null, showVersion: true });
+  // `--version` without a value, before any command, is tshup's own version (--json prints it as
+  // a document); with a value, it pins tsh.
+  const output = new Set<Flag>(OUTPUT_FLAGS);
+  if (!matched && given.some((g) => g.flag === "version" && g.value === undefined) && given.every((g) => g.flag === "version" || output.has(g.flag))) {
+    return build(command, new Map(given.filter((g) => g.flag !== "version").map((g) => [g.flag, []])), [], { help: null, showVersion: true });
+  }
   const spec = commandSpec(command);
   const values = new Map<Flag, string[]>();
   for (const g of given) {

@@ -141,6 +141,36 @@ describe("typos get the nearest command or flag, and only a close one", () => {
   });
 });
 
+describe("--version: tshup's own without a value, a tsh pin with one", () => {
+  test("parsing", () => {
+    for (const argv of [["--version"], ["--version", "--json"], ["--json", "--version"], ["--version", "-q"]]) {
+      assert.ok(parseOptions(argv).showVersion, argv.join(" "));
+    }
+    assert.ok(parseOptions(["--version", "--json"]).json);
+    const pin = parseOptions(["--version", "17.5.1", "--json"]);
+    assert.equal(pin.showVersion, false);
+    assert.equal(pin.version, "17.5.1");
+    assert.equal(parseOptions(["status", "--version", "17.5.1"]).version, "17.5.1");
+    // Once a command or an install flag is there, a --version without a value is a forgotten pin.
+    usage(["install", "--version"], /--version needs a version like 17\.5\.1/);
+    usage(["--version", "--proxy", "teleport.example.com"], /--version needs a version like 17\.5\.1/);
+  });
+
+  test("the built CLI prints it as text, or as one JSON document", async () => {
+    const variant = cliVariants()[0]!;
+    const text = await runCli(variant, ["--version"]);
+    assert.equal(text.code, 0, text.stderr);
+    const m = /^tshup (\S+) \((\S+)\)\n$/.exec(text.stdout);
+    assert.ok(m, text.stdout);
+    for (const argv of [["--version", "--json"], ["--json", "--version"]]) {
+      const r = await runCli(variant, argv);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.json, { version: m[1], commit: m[2] });
+      assert.equal(r.stderr, "");
+    }
+  });
+});
+
 describe("the built CLI refuses stray flags with exit 2 and one JSON document", () => {
   const variant = cliVariants()[0]!;
   let home: Awaited<ReturnType<typeof makeHome>>;
