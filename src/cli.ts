@@ -5,7 +5,7 @@ import { newReport, type Report } from "./core/report.js";
 import { printable } from "./core/format.js";
 import { runAbortCleanups } from "./io/abort.js";
 import { COMMAND_NAMES, commandSpec } from "./commandline.js";
-import { HELP, parseOptions, type Options } from "./options.js";
+import { parseOptions, type Options } from "./options.js";
 
 /** argv -> command -> exit code: the only place that turns errors into exit codes and output. */
 export async function main(argv: string[], host: Host): Promise<number> {
@@ -29,7 +29,8 @@ export async function main(argv: string[], host: Host): Promise<number> {
       return 0;
     }
     if (opts.help) {
-      host.stdout.write(opts.command === "mirror" && opts.help === "command" ? (await import("./commands/mirror.js")).MIRROR_HELP : HELP);
+      const { commandHelp, overview } = await import("./ui/help.js");
+      host.stdout.write(opts.help === "command" ? commandHelp(opts.command) : overview());
       return 0;
     }
     const { createContext } = await import("./context.js");

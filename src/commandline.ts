@@ -75,7 +75,7 @@ const USAGE_EXIT = [2, "usage: a bad flag or argument"] as const;
 export const COMMANDS = {
   install: {
     usage: "[install] [flags]",
-    summary: "install or upgrade tsh to match the proxy(ies); the default command",
+    summary: "install or upgrade tsh to match the proxies (the default command)",
     about:
       "Asks each proxy which version it runs, installs the tsh every cluster accepts side by side under tshup's root, makes it the active tsh, puts it on PATH and seeds ssh and tsh config. At a terminal it asks only what it does not know and shows the plan first; with --yes, --json, CI set or no terminal it never prompts. A run with nothing to do changes nothing.",
     flags: ["proxy", "manifest", "version", "cdn-url", "edition", "tools", "prefix", "no-modify-path", "no-config", "user", "login", "yes", "dry-run", "insecure", ...NETWORK, "keep", "force", "per-cluster", "allow-http-mirror", "jitter", ...OUTPUT_FLAGS, "help"],
@@ -96,7 +96,7 @@ export const COMMANDS = {
   },
   status: {
     usage: "status [flags]",
-    summary: "compare what is installed with what each proxy wants; changes nothing",
+    summary: "compare what is installed with what each proxy wants",
     about:
       "Asks each proxy (--proxy, TELEPORT_PROXY, the manifest, the last install's proxies, or tsh's current profile) which version it wants and compares it with the active tsh. It changes nothing, so a detection script may run it as often as it likes.",
     flags: ["proxy", "manifest", "version", "edition", "force", "prefix", "insecure", ...NETWORK, ...OUTPUT_FLAGS, "help"],
@@ -202,7 +202,7 @@ export const COMMANDS = {
     arg: { name: "DIR", what: "a directory to fill", hint: "e.g. tshup mirror /srv/teleport --version 17.5.1", complete: "dir" },
     examples: [
       ["tshup mirror /srv/teleport --version 17.5.1", "the default platforms"],
-      ["tshup mirror /srv/teleport --version 17.5.1,16.4.3 --platforms linux-amd64,windows-amd64", "two versions, two platforms"],
+      ["tshup mirror /srv/teleport --version 17.5.1,16.4.3 --platforms linux-amd64", "two versions, one platform"],
       ["tshup --cdn-url /srv/teleport --proxy teleport.example.com", "then install from the mirror"],
     ],
     exits: [
@@ -235,4 +235,16 @@ export const ENVIRONMENT: readonly (readonly [name: string, what: string])[] = [
   ["TSHUP_LOCK_TIMEOUT", "seconds to wait for another run's lock (default 600)"],
   ["NO_COLOR", "no colour on a terminal"],
   ["CI", "never prompt, no animation"],
+];
+
+/** SPEC section 4, as the overview explains them. */
+export const EXITS: readonly (readonly [code: number, when: string])[] = [
+  [0, "ok: done, changed or nothing to do"],
+  [1, "internal: a bug in tshup; please report it with the output of --verbose"],
+  [2, "usage: a bad flag or argument, an invalid manifest, no proxy known"],
+  [3, "pending: status has something to do; --dry-run would change something"],
+  [4, "network: a proxy or the CDN unreachable, TLS failure, artifact not found"],
+  [5, "verification: checksum, signature or archive refused"],
+  [6, "incompatible: outside a cluster's window, or windows that do not overlap"],
+  [7, "system: permissions, disk full, lock not obtained in time"],
 ];

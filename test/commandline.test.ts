@@ -1,6 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { FLAGS, type Command, type Flag } from "../src/commandline.js";
+import type { RunResult } from "./support/cli.js";
 import { TshupError } from "../src/core/errors.js";
 import { editDistance, nearest } from "../src/core/suggest.js";
 import { parseOptions } from "../src/options.js";
@@ -195,5 +196,67 @@ describe("the built CLI refuses stray flags with exit 2 and one JSON document", 
     const flag = await runCli(variant, ["use", "17.5.1", "--dryrun"], { env: home.env });
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /^tshup: error: unknown flag --dryrun for tshup use\n  hint: did you mean --dry-run\?/);
+  });
+});
+
+/** The page's lines, each within an 80-column terminal. */
+function pageLines(r: RunResult, what: string): string[] {
+  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+  assert.equal(r.stderr, "", what);
+  const lines = r.stdout.split("\n");
+  for (const line of lines) assert.ok(line.length <= 80, `${what}: a line of ${line.length} columns: ${line}`);
+  return lines;
+}
+
+/** The long flags a section lists, in order: its rows start with "  -". */
+function sectionFlags(lines: string[], heading: string): string[] {
+  const start = lines.indexOf(heading);
+  assert.ok(start >= 0, `no "${heading}" section`);
+  const end = lines.indexOf("", start);
+  return lines.slice(start + 1, end).flatMap((l) => /^  (?:-\w, )?--([a-z-]+)/.exec(l)?.[1] ?? []);
+}
+
+describe("help: an overview, and a page for each command", () => {
+  const variant = cliVariants()[0]!;
+
+  test("tshup --help lists every command, every flag, the environment and the exit codes", async () => {
+    const r = await runCli(variant, ["--help"]);
+    const lines = pageLines(r, "tshup --help");
+    for (const argv of [["-h"], ["help"]]) assert.equal((await runCli(variant, argv)).stdout, r.stdout, argv.join(" "));
+    const commands = lines.slice(lines.indexOf("Commands:") + 1, lines.indexOf("", lines.indexOf("Commands:"))).flatMap((l) => /^  ([a-z]+)/.exec(l)?.[1] ?? []);
+    assert.deepEqual(commands, [...Object.keys(OWN_FLAGS), "help"]);
+    assert.deepEqual(sectionFlags(lines, "Flags (tshup COMMAND --help shows the ones that command takes):").sort(), Object.keys(FLAGS).sort());
+    assert.match(r.stdout, /^  --manifest PATH\|URL +a site manifest/m);
+    assert.match(r.stdout, /^  --version \[--json\] +tshup's own version$/m);
+    const environment = r.stdout.slice(r.stdout.indexOf("Environment:"));
+    for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "TELEPORT_HOME", "TELEPORT_PROXY", "TELEPORT_CDN_BASE_URL", "TSHUP_HOME", "NO_COLOR", "CI"]) {
+      assert.match(environment, new RegExp(`^  (.*[ ,])?${name}\\b`, "m"), name);
+    }
+    for (const code of [0, 1, 2, 3, 4, 5, 6, 7]) assert.match(r.stdout.slice(r.stdout.indexOf("Exit codes")), new RegExp(`^  ${code} +[a-z]+: `, "m"));
+  });
+
+  for (const [command, own] of Object.entries(OWN_FLAGS) as [Command, Flag[]][]) {
+    test(`tshup ${command} --help and tshup help ${command}`, async () => {
+      const r = await runCli(variant, [command, "--help"]);
+      const lines = pageLines(r, `tshup ${command} --help`);
+      assert.equal((await runCli(variant, ["help", command])).stdout, r.stdout, `tshup help ${command}`);
+      assert.match(lines[0]!, new RegExp(`^tshup ${command}: `));
+      assert.ok(lines.some((l) => l.startsWith(`Usage: tshup ${command === "install" ? "[install]" : command}`)), "a usage line");
+      assert.deepEqual(sectionFlags(lines, "Flags:"), own, "the page lists the command's flags and no others");
+      const examples = lines.slice(lines.indexOf("Examples:") + 1, lines.indexOf("", lines.indexOf("Examples:")));
+      assert.ok(examples.filter((l) => l.startsWith("  tshup ")).length >= 2, "two examples or more");
+      const exits = lines.slice(lines.indexOf("Exit codes:") + 1).flatMap((l) => /^  (\d+) /.exec(l)?.[1] ?? []).map(Number);
+      assert.ok(exits.includes(0) && exits.includes(2), `exit codes: ${exits.join(", ")}`);
+      assert.deepEqual(exits, [...exits].sort((a, b) => a - b));
+    });
+  }
+
+  test("help wins over the rest of the line; a page for a command that does not exist is a typo", async () => {
+    const r = await runCli(variant, ["list", "--keep", "2", "--help"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^tshup list: /);
+    const typo = await runCli(variant, ["help", "mirorr"]);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /did you mean tshup mirror\?/);
   });
 });

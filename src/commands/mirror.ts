@@ -7,6 +7,7 @@ import { artifactCandidates, DEFAULT_MIRROR_PLATFORMS, MIRROR_PLATFORMS } from "
 import type { Edition } from "../core/ping.js";
 import { addStep } from "../core/report.js";
 import { fsError, TshupError, usageError } from "../core/errors.js";
+import { COMMANDS } from "../commandline.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { atomicWriteFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
@@ -18,30 +19,7 @@ const NOT_PUBLISHED: Readonly<Record<string, string>> = {
   "linux-386-fips": "Teleport publishes no FIPS build for linux-386: FIPS builds exist for linux-amd64 and linux-arm64 only",
 };
 
-export const MIRROR_HELP = `tshup mirror: download and verify Teleport artifacts into a directory laid out like the CDN
-
-Usage:
-  tshup mirror DIR --version V[,V...] [--platforms P[,P...]] [--edition auto|community|ent] [--cdn-url URL]
-
-Writes DIR/<artifact> and DIR/<artifact>.sha256 side by side (flat, as on the CDN), so that
-  tshup --cdn-url DIR        (or --cdn-url file:///DIR, or DIR served over HTTP(S))
-installs from it. Every artifact is checked against the CDN's .sha256 file before it is renamed
-into place; one already present is re-hashed and skipped when it matches, re-downloaded when not.
-An interrupted download stays as DIR/<artifact>.partial and the next run resumes it.
-No Teleport proxy is contacted.
-
-  --version V[,V...]   tsh versions to fetch (required), e.g. --version 17.5.1,16.4.3
-  --platforms P,...    default: ${DEFAULT_MIRROR_PLATFORMS.join(", ")}
-                       FIPS builds only when named: ${Object.keys(MIRROR_PLATFORMS).filter((p) => MIRROR_PLATFORMS[p]!.fips).join(", ")}
-                       (FIPS builds are enterprise builds, whatever --edition says)
-  --edition E          auto and community: community builds; ent: enterprise builds as well
-                       (Windows has only the community build, which serves every cluster)
-  --cdn-url URL        where to download from (default TELEPORT_CDN_BASE_URL, else https://cdn.teleport.dev)
-  --dry-run            say what would be fetched (exit 3 when something would), change nothing
-  --json               one JSON document on stdout: mirror.artifacts[] with name, sha256, status
-`;
-
-const USAGE_HINT = "usage: tshup mirror DIR --version V[,V...] [--platforms P,...] [--edition auto|community|ent]";
+const USAGE_HINT = `usage: tshup ${COMMANDS.mirror.usage}; tshup mirror --help describes it`;
 
 export interface MirrorEntry {
   name: string;
