@@ -73,6 +73,8 @@ async function dispatch(ctx: import("./context.js").Context): Promise<number> {
       return (await import("./commands/doctor.js")).runDoctor(ctx);
     case "mirror":
       return (await import("./commands/mirror.js")).runMirror(ctx);
+    case "completions":
+      return (await import("./commands/completions.js")).runCompletions(ctx);
   }
 }
 

@@ -68,6 +68,9 @@ export interface CommandSpec {
 
 const USAGE_EXIT = [2, "usage: a bad flag or argument"] as const;
 
+export const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
+export type Shell = (typeof SHELLS)[number];
+
 /**
  * A command of more than one word ("self update") is a key with a space; the parser, the help
  * and the completions treat its first word as a group.
@@ -214,6 +217,20 @@ export const COMMANDS = {
       [7, "system: DIR not writable, disk full, lock not obtained in time"],
     ],
   },
+  completions: {
+    usage: "completions SHELL",
+    summary: "print completions for bash, zsh, fish or powershell",
+    about: "Prints a script that completes tshup's commands, flags and their values in SHELL. Load it from the shell's startup file, as the examples show.",
+    flags: ["help"],
+    arg: { name: "SHELL", what: "the shell to complete for", hint: `one of ${SHELLS.join(", ")}, e.g. tshup completions bash`, values: SHELLS },
+    examples: [
+      ['eval "$(tshup completions bash)"', "in ~/.bashrc"],
+      ["source <(tshup completions zsh)", "in ~/.zshrc, after compinit"],
+      ["tshup completions fish > ~/.config/fish/completions/tshup.fish", "once"],
+      ["tshup completions powershell | Out-String | Invoke-Expression", "in $PROFILE"],
+    ],
+    exits: [[0, "printed"], USAGE_EXIT],
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type Command = keyof typeof COMMANDS;
@@ -223,6 +240,9 @@ export const COMMAND_NAMES = Object.keys(COMMANDS) as Command[];
 export function commandSpec(command: Command): CommandSpec {
   return COMMANDS[command];
 }
+
+/** What `tshup help` is, in the overview and in completions. */
+export const HELP_SUMMARY = "the overview, or a command's own page (also COMMAND --help)";
 
 /** Environment variables tshup reads, as the overview lists them. */
 export const ENVIRONMENT: readonly (readonly [name: string, what: string])[] = [

@@ -2,21 +2,11 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { FLAGS, type Command, type Flag } from "../src/commandline.js";
 import type { RunResult } from "./support/cli.js";
+import { OWN_FLAGS } from "./support/surface.js";
 import { TshupError } from "../src/core/errors.js";
 import { editDistance, nearest } from "../src/core/suggest.js";
 import { parseOptions } from "../src/options.js";
 import { cliVariants, makeHome, runCli } from "./support/cli.js";
-
-/** The contract, written out rather than read from the table it checks. */
-const OWN_FLAGS: Record<Command, Flag[]> = {
-  install: ["proxy", "manifest", "version", "cdn-url", "edition", "tools", "prefix", "no-modify-path", "no-config", "user", "login", "yes", "dry-run", "insecure", "ca-file", "timeout", "keep", "force", "per-cluster", "allow-http-mirror", "jitter", "json", "quiet", "verbose", "help"],
-  status: ["proxy", "manifest", "version", "edition", "force", "prefix", "insecure", "ca-file", "timeout", "json", "quiet", "verbose", "help"],
-  list: ["prefix", "json", "quiet", "verbose", "help"],
-  use: ["prefix", "dry-run", "json", "quiet", "verbose", "help"],
-  uninstall: ["prefix", "yes", "dry-run", "json", "quiet", "verbose", "help"],
-  doctor: ["proxy", "manifest", "user", "prefix", "insecure", "ca-file", "timeout", "json", "quiet", "verbose", "help"],
-  mirror: ["version", "platforms", "edition", "cdn-url", "manifest", "allow-http-mirror", "dry-run", "ca-file", "timeout", "json", "quiet", "verbose", "help"],
-};
 
 /** A value each string flag accepts, so that only the flag's membership is on trial. */
 const VALUE: Partial<Record<Flag, string>> = {
@@ -36,7 +26,7 @@ const VALUE: Partial<Record<Flag, string>> = {
   platforms: "linux-amd64",
 };
 
-const ARGS: Partial<Record<Command, string[]>> = { use: ["17.5.1"], mirror: ["/srv/mirror"] };
+const ARGS: Partial<Record<Command, string[]>> = { use: ["17.5.1"], mirror: ["/srv/mirror"], completions: ["bash"] };
 
 function argvFor(command: Command, flag: Flag): string[] {
   const value = VALUE[flag];
@@ -130,7 +120,7 @@ describe("typos get the nearest command or flag, and only a close one", () => {
   });
 
   test("commands and flags", () => {
-    usage(["instal"], /^unknown command "instal"$/, /^did you mean tshup install\? commands: install, status, list, use, uninstall, doctor, mirror/);
+    usage(["instal"], /^unknown command "instal"$/, /^did you mean tshup install\? commands: install, status, list, use, uninstall, doctor, mirror, completions;/);
     usage(["stauts"], /^unknown command "stauts"$/, /^did you mean tshup status\?/);
     usage(["hepl"], /^unknown command "hepl"$/, /^did you mean tshup help\?/);
     usage(["updat"], /^unknown command "updat"$/, /^commands: /);

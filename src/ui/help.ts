@@ -1,4 +1,4 @@
-import { COMMAND_NAMES, ENVIRONMENT, EXITS, FLAGS, commandSpec, type Command, type Flag, type FlagSpec } from "../commandline.js";
+import { COMMAND_NAMES, ENVIRONMENT, EXITS, FLAGS, HELP_SUMMARY, commandSpec, type Command, type Flag, type FlagSpec } from "../commandline.js";
 import { EXIT_CODES } from "../core/errors.js";
 
 /** Help pages fit an 80-column terminal. */
@@ -57,7 +57,7 @@ export function overview(): string {
     "Usage: tshup [COMMAND] [flags]    (the command is install when none is given)",
     "",
     "Commands:",
-    ...rows([...commands, ["help [COMMAND]", "this page, or a command's own (as tshup COMMAND --help)"], ["--version [--json]", "tshup's own version"]]),
+    ...rows([...commands, ["help [COMMAND]", HELP_SUMMARY], ["--version [--json]", "tshup's own version"]]),
     "",
     "Flags (tshup COMMAND --help shows the ones that command takes):",
     ...rows(flags),
