@@ -4,13 +4,14 @@ import { EXIT_CODES, TshupError } from "./core/errors.js";
 import { newReport, type Report } from "./core/report.js";
 import { printable } from "./core/format.js";
 import { runAbortCleanups } from "./io/abort.js";
-import { COMMANDS, HELP, parseOptions, type Options } from "./options.js";
+import { COMMAND_NAMES, commandSpec } from "./commandline.js";
+import { parseOptions, type Options } from "./options.js";
 
 /** argv -> command -> exit code: the only place that turns errors into exit codes and output. */
 export async function main(argv: string[], host: Host): Promise<number> {
   let opts: Options | null = null;
   // Until the flags are parsed, the command is the first word that names one.
-  let report: Report = newReport(argv.find((a) => (COMMANDS as readonly string[]).includes(a)) ?? "install");
+  let report: Report = newReport(argv.find((a) => (COMMAND_NAMES as string[]).includes(a)) ?? "install");
   const wantsJson = argv.includes("--json");
   // A signal mid-run still gives one JSON document, and the lock and staged files are released.
   const stopListening = host.onSignal((signal) => {
@@ -24,11 +25,12 @@ export async function main(argv: string[], host: Host): Promise<number> {
   try {
     opts = parseOptions(argv);
     if (opts.showVersion) {
-      host.stdout.write(`tshup ${VERSION} (${COMMIT})\n`);
+      host.stdout.write(opts.json ? `${JSON.stringify({ version: VERSION, commit: COMMIT }, null, 2)}\n` : `tshup ${VERSION} (${COMMIT})\n`);
       return 0;
     }
     if (opts.help) {
-      host.stdout.write(opts.command === "mirror" ? (await import("./commands/mirror.js")).MIRROR_HELP : HELP);
+      const { commandHelp, overview } = await import("./ui/help.js");
+      host.stdout.write(opts.help === "command" ? commandHelp(opts.command) : overview());
       return 0;
     }
     const { createContext } = await import("./context.js");
@@ -41,7 +43,8 @@ export async function main(argv: string[], host: Host): Promise<number> {
       applyRemembered(opts, (await readState(ctx.layout)).settings);
       ctx.usePin = opts.explicit.has("version") ? null : opts.version;
     }
-    if (opts.command !== "list" && opts.command !== "use") {
+    // A command reads the site manifest only when it takes --manifest: the others have no use for it.
+    if (commandSpec(opts.command).flags.includes("manifest")) {
       const { loadManifest, applyManifest } = await import("./commands/config.js");
       ctx.site = await loadManifest(ctx);
       if (ctx.site) applyManifest(ctx, ctx.site);
@@ -78,6 +81,8 @@ async function dispatch(ctx: import("./context.js").Context): Promise<number> {
       return (await import("./commands/doctor.js")).runDoctor(ctx);
     case "mirror":
       return (await import("./commands/mirror.js")).runMirror(ctx);
+    case "completions":
+      return (await import("./commands/completions.js")).runCompletions(ctx);
   }
 }
 

@@ -9,7 +9,6 @@ import { classifyTarMember, classifyZipMember } from "../src/core/members.js";
 import { isRetryableStatus, retryDelayMs } from "../src/core/retry.js";
 import { isStrictVersion, parseTshVersionOutput, inWindow, windowFor } from "../src/core/version.js";
 import { TshupError } from "../src/core/errors.js";
-import { parseOptions } from "../src/options.js";
 
 test("artifact names for every platform and edition", () => {
   const cases: [Parameters<typeof artifactCandidates>[0], string][] = [
@@ -239,31 +238,6 @@ test("retry rule and backoff", () => {
   assert.equal(retryDelayMs(0, "100000", 0.5, 0), 60_000, "Retry-After is capped");
   const d = retryDelayMs(3, undefined, 0, 0);
   assert.ok(d >= 1000 && d <= 2000, String(d));
-});
-
-test("flags: unknown flags and bad values are usage errors", () => {
-  const usage = (argv: string[]) =>
-    assert.throws(() => parseOptions(argv), (e: unknown) => e instanceof TshupError && e.exitCode === 2, argv.join(" "));
-  usage(["--bogus"]);
-  usage(["--keep", "zero"]);
-  usage(["--keep", "0"]);
-  usage(["--edition", "gold"]);
-  usage(["--tools", "tsh,teleport"]);
-  usage(["--tools", "tctl"]);
-  usage(["--version", "17.5"]);
-  usage(["--json", "--version"]);
-  usage(["frobnicate"]);
-  usage(["use"]);
-  usage(["list", "extra"]);
-  usage(["-q", "-v"]);
-  const o = parseOptions(["--proxy", "a.example.com", "--proxy", "b.example.com:3080", "--version", "v17.5.1", "-y", "--json", "--tools", "tsh,tctl"]);
-  assert.deepEqual(o.proxies, ["a.example.com", "b.example.com:3080"]);
-  assert.equal(o.version, "17.5.1");
-  assert.deepEqual(o.tools, ["tsh", "tctl"]);
-  assert.equal(o.command, "install");
-  assert.ok(parseOptions(["--version"]).showVersion);
-  assert.equal(parseOptions(["use", "17.5.1"]).positionals[0], "17.5.1");
-  assert.equal(parseOptions(["status", "--json"]).command, "status");
 });
 
 test("ping bodies as several Teleport versions send them", async () => {

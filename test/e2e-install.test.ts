@@ -90,10 +90,25 @@ for (const variant of cliVariants()) {
       assert.equal(up.json.previous, "17.5.1");
       assert.match(activeTshVersion(h.root), /v17\.5\.2 /);
 
+      const unswitched = await snapshot(h.root);
+      const wouldSwitch = await runCli(variant, ["use", "17.5.1", "--dry-run", "--json"], { env: h.env });
+      assert.equal(wouldSwitch.code, 3, `use --dry-run exits 3 when it would switch: ${wouldSwitch.stderr}`);
+      assert.equal(wouldSwitch.json.would_change, true);
+      assert.equal(wouldSwitch.json.changed, false);
+      assert.equal(wouldSwitch.json.version, "17.5.2", "the active version after a dry run is the one before it");
+      assert.match(activeTshVersion(h.root), /v17\.5\.2 /);
+      assert.deepEqual(await snapshot(h.root), unswitched, "use --dry-run changes no file");
+      const dryText = await runCli(variant, ["use", "17.5.1", "--dry-run"], { env: h.env });
+      assert.equal(dryText.code, 3);
+      assert.equal(dryText.stdout, "make tsh 17.5.1 the active tsh (now 17.5.2)\nkeep tsh 17.5.1 on later runs (a pin; tshup --version V lifts it)\n(dry run: nothing was changed)\n");
+
       const use = await runCli(variant, ["use", "17.5.1", "--json"], { env: h.env });
       assert.equal(use.code, 0, use.stderr);
       assert.equal(use.json.version, "17.5.1");
       assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+      const alreadyActive = await runCli(variant, ["use", "17.5.1", "--dry-run", "--json"], { env: h.env });
+      assert.equal(alreadyActive.code, 0, alreadyActive.stderr);
+      assert.equal(alreadyActive.json.would_change, false);
       const list = await runCli(variant, ["list"], { env: h.env });
       assert.equal(list.code, 0);
       assert.deepEqual(list.stdout.trimEnd().split("\n"), ["  17.5.2", "* 17.5.1"]);
@@ -247,7 +262,7 @@ for (const variant of cliVariants()) {
           code: 4,
           message: /redirected to plain http \(http:\/\/127\.0\.0\.1:\d+\/teleport-v17\.5\.2/,
         },
-        { name: "unknown flag", setup: () => {}, code: 2, message: /Unknown option '--frobnicate'/, args: ["--frobnicate"] },
+        { name: "unknown flag", setup: () => {}, code: 2, message: /^unknown flag --frobnicate for tshup install$/, args: ["--frobnicate"] },
       ];
       for (const c of cases) {
         await t.test(c.name, async () => {

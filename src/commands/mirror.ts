@@ -3,36 +3,15 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Context } from "../context.js";
-import type { PlatformName } from "../host.js";
-import { artifactCandidates } from "../core/artifact.js";
+import { artifactCandidates, DEFAULT_MIRROR_PLATFORMS, MIRROR_PLATFORMS } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { addStep } from "../core/report.js";
 import { fsError, TshupError, usageError } from "../core/errors.js";
+import { COMMANDS } from "../commandline.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { atomicWriteFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
 import { cdnBase, hashSource } from "./fetch.js";
-
-interface MirrorPlatform {
-  platform: PlatformName;
-  /** Node's arch name, as artifactCandidates takes it. */
-  arch: string;
-  fips: boolean;
-}
-
-/** What `--platforms` accepts: Teleport's own platform names, as they appear in the artifact names. */
-export const MIRROR_PLATFORMS: Readonly<Record<string, MirrorPlatform>> = {
-  "linux-amd64": { platform: "linux", arch: "x64", fips: false },
-  "linux-arm64": { platform: "linux", arch: "arm64", fips: false },
-  "linux-arm": { platform: "linux", arch: "arm", fips: false },
-  "linux-386": { platform: "linux", arch: "ia32", fips: false },
-  "darwin-universal": { platform: "darwin", arch: "arm64", fips: false },
-  "darwin-amd64": { platform: "darwin", arch: "x64", fips: false },
-  "darwin-arm64": { platform: "darwin", arch: "arm64", fips: false },
-  "windows-amd64": { platform: "win32", arch: "x64", fips: false },
-  "linux-amd64-fips": { platform: "linux", arch: "x64", fips: true },
-  "linux-arm64-fips": { platform: "linux", arch: "arm64", fips: true },
-};
 
 /** Names a site might try that Teleport publishes nothing under. */
 const NOT_PUBLISHED: Readonly<Record<string, string>> = {
@@ -40,33 +19,7 @@ const NOT_PUBLISHED: Readonly<Record<string, string>> = {
   "linux-386-fips": "Teleport publishes no FIPS build for linux-386: FIPS builds exist for linux-amd64 and linux-arm64 only",
 };
 
-/** FIPS builds are a deliberate choice of a few sites, so they are fetched only when named. */
-export const DEFAULT_MIRROR_PLATFORMS = Object.keys(MIRROR_PLATFORMS).filter((p) => !MIRROR_PLATFORMS[p]!.fips && p !== "darwin-amd64" && p !== "darwin-arm64");
-
-export const MIRROR_HELP = `tshup mirror: download and verify Teleport artifacts into a directory laid out like the CDN
-
-Usage:
-  tshup mirror DIR --version V[,V...] [--platforms P[,P...]] [--edition auto|community|ent] [--cdn-url URL]
-
-Writes DIR/<artifact> and DIR/<artifact>.sha256 side by side (flat, as on the CDN), so that
-  tshup --cdn-url DIR        (or --cdn-url file:///DIR, or DIR served over HTTP(S))
-installs from it. Every artifact is checked against the CDN's .sha256 file before it is renamed
-into place; one already present is re-hashed and skipped when it matches, re-downloaded when not.
-An interrupted download stays as DIR/<artifact>.partial and the next run resumes it.
-No Teleport proxy is contacted.
-
-  --version V[,V...]   tsh versions to fetch (required), e.g. --version 17.5.1,16.4.3
-  --platforms P,...    default: ${DEFAULT_MIRROR_PLATFORMS.join(", ")}
-                       FIPS builds only when named: ${Object.keys(MIRROR_PLATFORMS).filter((p) => MIRROR_PLATFORMS[p]!.fips).join(", ")}
-                       (FIPS builds are enterprise builds, whatever --edition says)
-  --edition E          auto and community: community builds; ent: enterprise builds as well
-                       (Windows has only the community build, which serves every cluster)
-  --cdn-url URL        where to download from (default TELEPORT_CDN_BASE_URL, else https://cdn.teleport.dev)
-  --dry-run            say what would be fetched (exit 3 when something would), change nothing
-  --json               one JSON document on stdout: mirror.artifacts[] with name, sha256, status
-`;
-
-const USAGE_HINT = "usage: tshup mirror DIR --version V[,V...] [--platforms P,...] [--edition auto|community|ent]";
+const USAGE_HINT = `usage: tshup ${COMMANDS.mirror.usage}; tshup mirror --help describes it`;
 
 export interface MirrorEntry {
   name: string;
@@ -94,8 +47,6 @@ export function mirrorArtifacts(versions: readonly string[], platforms: readonly
 
 function parseRequest(ctx: Context): { dir: string; names: string[] } {
   const { opts } = ctx;
-  if (opts.positionals.length === 0) throw usageError("mirror needs a directory: tshup mirror DIR --version V", USAGE_HINT);
-  if (opts.positionals.length > 1) throw usageError(`mirror takes one directory, got ${opts.positionals.map((p) => `"${p}"`).join(" ")}`, USAGE_HINT);
   if (opts.versions.length === 0) throw usageError("mirror needs --version V[,V...]: which tsh versions to fetch", USAGE_HINT);
   const platforms = opts.platforms ?? DEFAULT_MIRROR_PLATFORMS;
   if (platforms.length === 0) throw usageError("--platforms is empty", `valid platforms: ${Object.keys(MIRROR_PLATFORMS).join(", ")}`);

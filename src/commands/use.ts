@@ -6,7 +6,7 @@ import { readState, writeState } from "../io/store.js";
 import { requireOwnRoot } from "../io/root.js";
 import { installedAndActive } from "./facts.js";
 
-/** Switches the active tsh to an installed version, offline. */
+/** Switches the active tsh to an installed version, offline. With --dry-run: exit 3 when it would switch. */
 export async function runUse(ctx: Context): Promise<number> {
   const { report, layout, platform, host, opts } = ctx;
   const wanted = opts.positionals[0]!.replace(/^v(?=\d)/, "");
@@ -14,7 +14,9 @@ export async function runUse(ctx: Context): Promise<number> {
   if (kind === "absent" || kind === "empty") {
     throw usageError(`nothing is installed in ${layout.root}, so there is no tsh ${wanted} to use`, `install it first: tshup --proxy <your proxy> --version ${wanted}`);
   }
-  const lock = await acquireLock(layout.lockPath, { host, timeoutMs: lockTimeoutMs(host, 60_000) });
+  // A dry run only reads, so it never waits for another run's lock.
+  const lock = opts.dryRun ? null : await acquireLock(layout.lockPath, { host, timeoutMs: lockTimeoutMs(host, 60_000) });
+  let switching = false;
   try {
     const { installed, active } = await installedAndActive(ctx);
     report.previous = active?.version ?? null;
@@ -27,23 +29,37 @@ export async function runUse(ctx: Context): Promise<number> {
         installed.length ? `installed: ${installed.map((r) => r.id).join(", ")}; install others with tshup --version ${wanted}` : `install it with tshup --version ${wanted}`,
       );
     }
-    if (record.id === active?.id) {
+    switching = record.id !== active?.id;
+    if (!switching) {
       addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
+    } else if (opts.dryRun) {
+      addStep(report, "plan", "skipped", `make tsh ${record.version} the active tsh${active ? ` (now ${active.version})` : ""}`);
     } else {
       await platform.activate(layout, record);
       addStep(report, "activate", "done", `tsh ${record.version} is now the active tsh`);
+      report.version = record.version;
     }
-    report.version = record.version;
     // Pinned, so the next routine run (a timer) keeps this version until --version asks for another.
     const state = await readState(layout);
     if (state.settings.pin !== record.version) {
-      state.settings = { ...state.settings, pin: record.version };
-      await writeState(layout, state);
-      addStep(report, "pin", "done", `tsh ${record.version} stays active on later runs; tshup --version V lifts the pin`);
+      switching = true;
+      if (opts.dryRun) addStep(report, "plan", "skipped", `keep tsh ${record.version} on later runs (a pin; tshup --version V lifts it)`);
+      else {
+        state.settings = { ...state.settings, pin: record.version };
+        await writeState(layout, state);
+        addStep(report, "pin", "done", `tsh ${record.version} stays active on later runs; tshup --version V lifts the pin`);
+      }
     }
   } finally {
-    await lock.release();
+    await lock?.release();
   }
-  if (!opts.json && !opts.quiet) host.stdout.write(`tsh ${report.version} is active\n`);
-  return 0;
+  if (opts.dryRun) {
+    report.dry_run = true;
+    report.would_change = switching;
+  }
+  if (!opts.json && !opts.quiet) {
+    if (opts.dryRun) host.stdout.write(`${report.steps.map((s) => s.detail).join("\n")}\n(dry run: nothing was changed)\n`);
+    else host.stdout.write(`tsh ${report.version} is active\n`);
+  }
+  return opts.dryRun && switching ? 3 : 0;
 }

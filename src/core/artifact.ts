@@ -75,3 +75,27 @@ export function parseSidecar(text: string): string | null {
   const token = text.trim().split(/\s+/, 1)[0] ?? "";
   return /^[0-9a-fA-F]{64}$/.test(token) ? token.toLowerCase() : null;
 }
+
+export interface MirrorPlatform {
+  platform: PlatformName;
+  /** Node's arch name, as artifactCandidates takes it. */
+  arch: string;
+  fips: boolean;
+}
+
+/** What `--platforms` accepts: Teleport's own platform names, as they appear in the artifact names. */
+export const MIRROR_PLATFORMS: Readonly<Record<string, MirrorPlatform>> = {
+  "linux-amd64": { platform: "linux", arch: "x64", fips: false },
+  "linux-arm64": { platform: "linux", arch: "arm64", fips: false },
+  "linux-arm": { platform: "linux", arch: "arm", fips: false },
+  "linux-386": { platform: "linux", arch: "ia32", fips: false },
+  "darwin-universal": { platform: "darwin", arch: "arm64", fips: false },
+  "darwin-amd64": { platform: "darwin", arch: "x64", fips: false },
+  "darwin-arm64": { platform: "darwin", arch: "arm64", fips: false },
+  "windows-amd64": { platform: "win32", arch: "x64", fips: false },
+  "linux-amd64-fips": { platform: "linux", arch: "x64", fips: true },
+  "linux-arm64-fips": { platform: "linux", arch: "arm64", fips: true },
+};
+
+/** FIPS builds are a deliberate choice of a few sites, so they are fetched only when named. */
+export const DEFAULT_MIRROR_PLATFORMS = Object.keys(MIRROR_PLATFORMS).filter((p) => !MIRROR_PLATFORMS[p]!.fips && p !== "darwin-amd64" && p !== "darwin-arm64");
