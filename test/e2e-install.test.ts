@@ -167,6 +167,21 @@ for (const variant of cliVariants()) {
       assert.ok(dry.json.steps.some((s: any) => /remember the choice: tools tsh$/.test(s.detail)), JSON.stringify(dry.json.steps));
     });
 
+    test("a cluster moved back to an older version: status says downgrade, the install follows it", async (t) => {
+      proxy.update({ serverVersion: "17.5.2" });
+      t.after(() => proxy.update({ serverVersion: "17.5.1" }));
+      const h = await freshHome();
+      t.after(h.cleanup);
+      assert.equal((await h.run([])).code, 0);
+      proxy.update({ serverVersion: "17.5.1" });
+      const status = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+      assert.equal(status.code, 3);
+      assert.equal(status.json.action, "downgrade");
+      assert.equal(status.json.target, "17.5.1");
+      assert.equal((await h.run([])).code, 0);
+      assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+    });
+
     test("a use pin outside the cluster's window is exit 6 that says how to lift it", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

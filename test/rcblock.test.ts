@@ -1,11 +1,11 @@
 import { test } from "node:test";
+import { readBlocks } from "./support/blocks.js";
 import assert from "node:assert/strict";
 import {
   BLOCK_END,
   BLOCK_START,
   FLAG_CREATED,
   FLAG_NEWLINE,
-  readBlocks,
   removeBlock,
   upsertBlock,
 } from "../src/core/rcblock.js";

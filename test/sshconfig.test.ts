@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { readIncludeBlocks } from "./support/blocks.js";
 import { testHost } from "./support/host.js";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -19,7 +20,6 @@ import {
   clusterConfigFileName,
   includeLineFor,
   managedFileState,
-  readIncludeBlocks,
   removeIncludeBlock,
   renderClusterConfig,
   upsertIncludeBlock,

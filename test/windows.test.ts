@@ -11,7 +11,7 @@ import path from "node:path";
 import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { artifactName } from "./support/archives.js";
 import { compileStandinTsh, createWinePrefix, readUserEnv, tshupWindowsCommand, zPath, type WinePrefix, type WineResult } from "./support/wine.js";
-import { parseRegQuery } from "../src/core/winpath.js";
+import { parseRegQuery } from "./support/blocks.js";
 
 const win = (version: string, windowsTsh: Buffer) => ({ version, os: "windows" as const, arch: "amd64" as const, edition: "community" as const, windowsTsh });
 

@@ -2,6 +2,7 @@
 // output, and the Windows strategy's Path handling against an in-memory registry. Runs anywhere;
 // test/windows.test.ts proves the same against the real reg.exe under wine.
 import { test, describe } from "node:test";
+import { parseRegQuery } from "./support/blocks.js";
 import assert from "node:assert/strict";
 import fsp from "node:fs/promises";
 import os from "node:os";
@@ -14,7 +15,6 @@ import {
   decodeRegFile,
   expandVars,
   parseRegExport,
-  parseRegQuery,
   pathContains,
   powershellPathLine,
   removeFromPath,

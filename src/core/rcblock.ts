@@ -157,7 +157,3 @@ export function removeBlock(text: string): { text: string | null; changed: boole
   return { text: out === "" && created ? null : out, changed: true };
 }
 
-/** The bodies of the tshup blocks in a file, for `doctor` to check where they point. */
-export function readBlocks(text: string): string[] {
-  return findBlocks(text).map((b) => b.body.join("\n"));
-}

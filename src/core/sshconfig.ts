@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { usageError } from "./errors.js";
 import { isValidHost, joinHostPort } from "./proxyaddr.js";
-import { BLOCK_END, BLOCK_START, FLAG_CREATED, findBlocks, normalized, splitLines, type Block } from "./rcblock.js";
+import { BLOCK_END, BLOCK_START, FLAG_CREATED, findBlocks, splitLines, type Block } from "./rcblock.js";
 
 export { BLOCK_END, BLOCK_START, FLAG_CREATED };
 
@@ -592,16 +592,6 @@ export function removeIncludeBlock(text: string): { text: string | null; changed
   if (blocks.length === 0) return { text, changed: false };
   const out = bom + withoutBlocks(body, blocks);
   return { text: out === "" && blocks.some((b) => b.created) ? null : out, changed: true };
-}
-
-/** The Include lines of tshup's blocks in a config, for `doctor`. Empty when there is no block. */
-export function readIncludeBlocks(text: string): string[] {
-  const [, body] = splitBom(text);
-  return findBlocks(body).flatMap((b) =>
-    splitLines(body.slice(b.start, b.end))
-      .map((l) => normalized(l.content))
-      .filter((l) => /^include[ \t=]/i.test(l)),
-  );
 }
 
 /** Whether a config starts with a byte order mark, which OpenSSH rejects as a bad option. */

@@ -122,22 +122,6 @@ export function isStringType(type: RegType): type is "REG_SZ" | "REG_EXPAND_SZ" 
   return type === "REG_SZ" || type === "REG_EXPAND_SZ";
 }
 
-/**
- * One value from `reg query KEY [/v NAME]` output (`    NAME    REG_TYPE    DATA` lines), or null
- * when it is not there. Beware: reg.exe prints through the console code page, so characters
- * outside it arrive changed (ü as 0x81, ł as "l"). Exact for ASCII only; tshup reads the Path
- * through `reg export` (parseRegExport) instead.
- */
-export function parseRegQuery(stdout: string, name: string): RegValue | null {
-  const want = foldCase(name);
-  for (const raw of stdout.split(/\r?\n/)) {
-    const line = raw.replace(/\r$/, "");
-    const m = /^ {4}(.*?) {4}(REG_[A-Z_]+)(?: {4}(.*))?$/.exec(line);
-    if (!m || foldCase(m[1]!) !== want) continue;
-    return { type: m[2]!, value: m[3] ?? "" };
-  }
-  return null;
-}
 
 /** Decodes a .reg file as `reg export` writes it: UTF-16LE with a BOM (or UTF-8 / "REGEDIT4"). */
 export function decodeRegFile(data: Uint8Array): string {

@@ -111,11 +111,6 @@ export function posixPathInstructions(host: Host, root: string, binDir: string):
   ].join("\n");
 }
 
-/** Whether the bin dir is one of the host PATH's entries (a trailing slash makes no difference). */
-export function binDirOnPath(host: Host, binDir: string): boolean {
-  return pathEntries(host).includes(trimSlash(binDir));
-}
-
 /** Whether the bin dir is the first PATH entry, which is what makes it win over an old tsh. */
 export function binDirFirstOnPath(host: Host, binDir: string): boolean {
   return pathEntries(host)[0] === trimSlash(binDir);

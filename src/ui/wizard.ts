@@ -3,14 +3,6 @@ import { parseProxyAddress } from "../core/proxyaddr.js";
 import { TshupError } from "../core/errors.js";
 
 /** What the wizard can fill in; flags and the manifest pre-answer it, so it asks only the rest. */
-export interface WizardAnswers {
-  proxy?: string;
-  user?: string;
-  login?: string;
-  modifyPath?: boolean;
-  seedConfig?: boolean;
-}
-
 export type PlanChoice = "proceed" | "customize" | "cancel";
 
 /** Raised when the person pressed Ctrl-C or chose Cancel: nothing has been changed. */
