@@ -10,6 +10,8 @@ import { parseOptions, type Options } from "./options.js";
 /** argv -> command -> exit code: the only place that turns errors into exit codes and output. */
 export async function main(argv: string[], host: Host): Promise<number> {
   let opts: Options | null = null;
+  // Where to record how this run ended: set once an install that may change something has a root.
+  let recordIn: import("./core/layout.js").Layout | null = null;
   // Until the flags are parsed, the command is the first word that names one.
   let report: Report = newReport(argv.find((a) => (COMMAND_NAMES as string[]).includes(a)) ?? "install");
   const wantsJson = argv.includes("--json");
@@ -50,8 +52,10 @@ export async function main(argv: string[], host: Host): Promise<number> {
       if (ctx.site) applyManifest(ctx, ctx.site);
       if (ctx.usePin !== opts.version) ctx.usePin = null;
     }
+    if (opts.command === "install" && !opts.dryRun) recordIn = ctx.layout;
     const code = await dispatch(ctx);
     if (opts.json) host.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    await recordRun(recordIn, report, code, host);
     return code;
   } catch (err) {
     if ((err as Error)?.name === "Cancelled") {
@@ -59,10 +63,26 @@ export async function main(argv: string[], host: Host): Promise<number> {
       host.stdout.write("\nCancelled; nothing was changed.\n");
       return 130;
     }
-    return reportFailure(host, err, report, opts?.json ?? wantsJson, opts?.verbose ?? argv.includes("--verbose"));
+    const code = reportFailure(host, err, report, opts?.json ?? wantsJson, opts?.verbose ?? argv.includes("--verbose"));
+    await recordRun(recordIn, report, code, host);
+    return code;
   } finally {
     stopListening();
   }
+}
+
+async function recordRun(layout: import("./core/layout.js").Layout | null, report: Report, code: number, host: Host): Promise<void> {
+  if (!layout) return;
+  const { recordLastRun } = await import("./io/store.js");
+  await recordLastRun(layout, host, {
+    at: new Date(host.now()).toISOString(),
+    command: report.command,
+    ok: code === 0,
+    exit_code: code,
+    changed: report.changed,
+    version: report.version,
+    error: report.error ? { code: report.error.code, message: report.error.message } : null,
+  });
 }
 
 async function dispatch(ctx: import("./context.js").Context): Promise<number> {

@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
-import { makeHome, runCli, snapshot, ROOT, type CliVariant, type RunResult } from "./support/cli.js";
+import { isRunScratch, makeHome, runCli, snapshot, ROOT, type CliVariant, type RunResult } from "./support/cli.js";
 import { standinScript, tar, tarGz, zip, type TarEntry } from "./support/archives.js";
 import { randomBytes } from "node:crypto";
 import { requireTool } from "./support/tools.js";
@@ -100,7 +100,7 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
   /** What a failed run must leave exactly as it was: the decoy, the user's files, the installed versions. */
   async function fingerprint(w: World) {
     const keep = await snapshot(w.home);
-    return [...keep].filter(([p]) => !/[/\\](downloads|\.trash|\.staging)([/\\]|$)/.test(p) && !p.endsWith(".lock") && !p.startsWith(path.join(w.home, "victim")));
+    return [...keep].filter(([p]) => !isRunScratch(p) && !p.startsWith(path.join(w.home, "victim")));
   }
 
   async function expectRefused(w: World, r: RunResult, code: number, message: RegExp, started: number, before: [string, string][], maxSeconds = 15) {

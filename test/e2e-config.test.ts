@@ -132,7 +132,7 @@ describe("site manifests, ssh config and uninstall, end to end", () => {
     assert.deepEqual(g.get("port"), ["3022"]);
   });
 
-  test("a site manifest's rules: ask without a terminal is exit 2; a pinned sha256 replaces the sidecar", async (t) => {
+  test("a site manifest's rules: ask without a terminal installs tsh and leaves ssh config until a user is known; a pinned sha256 replaces the sidecar", async (t) => {
     const h = await makeHome();
     t.after(h.cleanup);
     const env = { ...h.env, ...standin.env };
@@ -140,10 +140,19 @@ describe("site manifests, ssh config and uninstall, end to end", () => {
     const fresh = await runCli(variant, ["status", "--manifest", manifest, "--json"], { env });
     assert.equal(fresh.code, 3, "status finds the proxy in the manifest on a machine with nothing installed");
     assert.equal(fresh.json.action, "install");
-    const missing = await runCli(variant, ["--manifest", manifest, "--json"], { env });
-    assert.equal(missing.code, 2);
-    assert.match(missing.json.error.message, /asks for the Teleport user and SSH login/);
-    assert.match(missing.json.error.hint, /--user NAME and --login NAME/);
+    // A fleet's unattended run on a machine nobody has logged in to: tsh is installed, ssh waits.
+    const unattended = await runCli(variant, ["--manifest", manifest, "--yes", "--json"], { env });
+    assert.equal(unattended.code, 0, unattended.stderr);
+    assert.match(unattended.stderr, /no Teleport user known for .*pass --user NAME \(or log in with tsh first\)/);
+    assert.match(unattended.stderr, /no SSH login given and this run cannot ask/);
+    assert.ok(!fs.existsSync(path.join(h.home, ".ssh", "tshup")), "no ssh config without a user");
+    // The person logs in (tsh records the user in its profile): the next timer run seeds ssh.
+    const profile = path.join(h.home, ".tsh", "127.0.0.1.yaml");
+    await fsp.writeFile(profile, (await fsp.readFile(profile, "utf8")) + "user: alice\n");
+    const later = await runCli(variant, ["--manifest", manifest, "--yes", "--json"], { env });
+    assert.equal(later.code, 0, later.stderr);
+    assert.ok(fs.readdirSync(path.join(h.home, ".ssh", "tshup")).some((f) => f.endsWith(".conf")), "ssh config seeded once the user is known");
+    await fsp.rm(path.join(h.home, ".local", "share", "tshup"), { recursive: true, force: true });
 
     const name = "teleport-v17.5.1-linux-amd64-bin.tar.gz";
     const wrong = await seedManifest(h.home, proxy, { policy: { sha256: { [name]: "0".repeat(64) } } });

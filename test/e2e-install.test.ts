@@ -5,7 +5,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
-import { cliVariants, makeHome, runCli, snapshot } from "./support/cli.js";
+import { cliVariants, isRunScratch, makeHome, runCli, snapshot } from "./support/cli.js";
 import { requireTool } from "./support/tools.js";
 
 const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
@@ -18,7 +18,7 @@ function activeTshVersion(root: string): string {
 /** The parts of the root a failed run must leave exactly as they were. */
 async function installedState(root: string) {
   const snap = await snapshot(root);
-  return [...snap].filter(([p]) => !/[/\\](downloads|\.trash|\.staging)[/\\]/.test(p) && !p.endsWith(".lock"));
+  return [...snap].filter(([p]) => !isRunScratch(p));
 }
 
 for (const variant of cliVariants()) {
@@ -72,7 +72,8 @@ for (const variant of cliVariants()) {
       assert.equal(again.json.changed, false);
       assert.deepEqual(again.json.steps.filter((s: any) => s.status === "done"), []);
       assert.equal(standin.requests.filter((r) => r.server === "cdn").length, 0, "a no-op run downloads nothing");
-      assert.deepEqual(await snapshot(h.home), before, "a no-op run changes no file");
+      const mine = (m: Map<string, string>) => [...m].filter(([p]) => !isRunScratch(p));
+      assert.deepEqual(mine(await snapshot(h.home)), mine(before), "a no-op run changes no file but its last-run record");
 
       const statusOk = await h.run([], {}).then(() => runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env }));
       assert.equal(statusOk.code, 0, statusOk.stderr);
@@ -180,6 +181,26 @@ for (const variant of cliVariants()) {
       assert.equal(status.json.target, "17.5.1");
       assert.equal((await h.run([])).code, 0);
       assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+    });
+
+    test("status shows how the last install ended: time, result, version", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      assert.equal((await h.run([])).code, 0);
+      const ok = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+      assert.equal(ok.json.last_run.ok, true);
+      assert.equal(ok.json.last_run.version, "17.5.1");
+      assert.ok(Math.abs(Date.parse(ok.json.last_run.at) - Date.now()) < 60_000, ok.json.last_run.at);
+      // A timer run that fails (the proxy unreachable) is recorded too, and status says so.
+      const failed = await runCli(variant, ["--proxy", "127.0.0.1:1", "--json", "--timeout", "1"], { env: h.env });
+      assert.equal(failed.code, 4);
+      const text = await runCli(variant, ["status", "--proxy", proxy.addr], { env: h.env });
+      assert.match(text.stdout, /^last run: \S+ install: failed with exit 4: /m);
+      const dry = await h.run(["--dry-run"]);
+      assert.equal(dry.code, 0);
+      const still = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: h.env });
+      assert.equal(still.json.last_run.exit_code, 4, "a dry run is not an install run");
     });
 
     test("a use pin outside the cluster's window is exit 6 that says how to lift it", async (t) => {

@@ -6,7 +6,7 @@ import { reportPaths, type Context } from "../context.js";
 import { canPrompt } from "../host.js";
 import type { Tool } from "../core/artifact.js";
 import { addStep, clusterReport } from "../core/report.js";
-import { TshupError, usageError, fsError, systemError } from "../core/errors.js";
+import { TshupError, fsError, systemError } from "../core/errors.js";
 import { printable } from "../core/format.js";
 import { makePlan, planChanges, type Plan } from "../core/plan.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
@@ -249,7 +249,9 @@ async function proxiesOrAsk(ctx: Context, interactive: boolean) {
 
 /**
  * The names ssh config needs: what the manifest's `ask` lists (and, without a manifest, the Teleport
- * user when config is seeded). A person is asked; a script gets exit 2 naming the flag.
+ * user when config is seeded). A person is asked. An unattended run (a fleet's timer on a machine
+ * nobody has logged in to yet) still installs tsh: the user comes from tsh's profile once the person
+ * has logged in, and until then the ssh config waits, with a warning that says so.
  */
 async function askMissingNames(ctx: Context, interactive: boolean): Promise<void> {
   const { opts, site } = ctx;
@@ -258,8 +260,8 @@ async function askMissingNames(ctx: Context, interactive: boolean): Promise<void
   const missing = (["user", "login"] as const).filter((k) => asks.includes(k) && !opts[k]);
   if (missing.length === 0) return;
   if (!interactive) {
-    const flags = missing.map((k) => `--${k} NAME`).join(" and ");
-    throw usageError(`the site manifest asks for the ${missing.map((k) => (k === "user" ? "Teleport user" : "SSH login")).join(" and ")}, and this run cannot ask`, `pass ${flags}, or --no-config to skip ssh config`);
+    if (missing.includes("login")) ctx.feedback.warn("no SSH login given and this run cannot ask, so ssh logs in to the hosts with your local account name; pass --login NAME to set one");
+    return;
   }
   const { askName } = await import("../ui/wizard.js");
   // An answer counts as the person's choice, remembered like a flag (commands/settings.ts).

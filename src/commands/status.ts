@@ -2,7 +2,7 @@ import { reportPaths, type Context } from "../context.js";
 import { actionFor } from "../core/choose.js";
 import { makePlan } from "../core/plan.js";
 import { clusterReport } from "../core/report.js";
-import { readState } from "../io/store.js";
+import { readLastRun, readState } from "../io/store.js";
 import { queryClusters, resolveProxies } from "./clusters.js";
 import { gatherLocalFacts, servingVersion } from "./facts.js";
 import { describeSettings } from "./settings.js";
@@ -32,6 +32,8 @@ export async function runStatus(ctx: Context): Promise<number> {
   if (!pending) report.action = "none";
   report.plan = { install: plan.install, activate: plan.activate, aliases: plan.aliases };
   report.settings = facts.state.settings;
+  const lastRun = await readLastRun(layout);
+  report.last_run = lastRun;
   if (active) {
     const { findManagedOverride, describeOverride } = await import("../io/managed.js");
     const o = await findManagedOverride(ctx, active.version);
@@ -48,6 +50,7 @@ export async function runStatus(ctx: Context): Promise<number> {
       const verdict = c.compatible === null ? "no tsh installed for it" : c.compatible ? "compatible" : "NOT compatible";
       out(`cluster: ${c.cluster || c.proxy} (${c.proxy}) runs ${c.server_version}, wants ${c.target}: ${verdict}`);
     }
+    if (lastRun) out(`last run: ${lastRun.at} ${lastRun.command}: ${lastRun.ok ? `ok, tsh ${lastRun.version ?? "none"}${lastRun.changed ? " (changed)" : ""}` : `failed with exit ${lastRun.exit_code}: ${lastRun.error?.message ?? "interrupted"}`}`);
     const remembered = describeSettings(facts.state.settings);
     if (remembered.length) out(`remembered: ${remembered.join("; ")}`);
     for (const a of plan.aliases.link) out(`alias:   ${a.name} would run tsh ${a.version}`);

@@ -51,7 +51,7 @@ export const ROOT_MARKER = ".tshup-root";
  * Names tshup itself makes directly in its root. Uninstall removes these (bin/ and versions/ only
  * entry by entry) and leaves anything else where it is.
  */
-export const OWNED_ROOT_FILES = ["env", "env.fish", "state.json", ".lock", ROOT_MARKER] as const;
+export const OWNED_ROOT_FILES = ["env", "env.fish", "state.json", "last-run.json", ".lock", ROOT_MARKER] as const;
 export const OWNED_WORK_DIRS = [".staging", "downloads", ".trash"] as const;
 
 /** What bin/ holds that tshup made: the tools, per-cluster aliases, and its own temporary links. */

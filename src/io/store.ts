@@ -1,6 +1,6 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
-import type { Layout } from "../core/layout.js";
+import { unsafeRootReason, type Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { isStrictVersion } from "../core/version.js";
@@ -79,6 +79,40 @@ function parseSettings(raw: unknown): Settings {
   if (typeof r.login === "string" && loginProblem(r.login) === null) out.login = r.login;
   if (typeof r.pin === "string" && isStrictVersion(r.pin)) out.pin = r.pin;
   return out;
+}
+
+/** What the last install did, so an admin can see that a timer ran, and how it ended. */
+export interface LastRun {
+  at: string;
+  command: string;
+  ok: boolean;
+  exit_code: number;
+  changed: boolean;
+  version: string | null;
+  error: { code: string; message: string } | null;
+}
+
+const lastRunPath = (layout: Layout) => path.join(layout.root, "last-run.json");
+
+/**
+ * Recorded only in a root that is tshup's own (never in a shared directory, whatever marker it
+ * holds), and never at the cost of the run's own outcome. The one file a run with nothing to do
+ * writes: that it ran is what an admin wants to see.
+ */
+export async function recordLastRun(layout: Layout, host: Host, run: LastRun): Promise<void> {
+  const { rootKind } = await import("./root.js");
+  const kind = await rootKind(layout).catch(() => "foreign");
+  if ((kind !== "owned" && kind !== "legacy") || unsafeRootReason(layout.root, host) !== null) return;
+  await atomicWriteFile(lastRunPath(layout), `${JSON.stringify(run, null, 2)}\n`, { mode: 0o644 }).catch(() => {});
+}
+
+export async function readLastRun(layout: Layout): Promise<LastRun | null> {
+  try {
+    const r = JSON.parse((await readRegularFile(lastRunPath(layout), 64 * 1024))?.toString("utf8") ?? "null") as LastRun | null;
+    return r && typeof r.at === "string" && typeof r.ok === "boolean" && Number.isInteger(r.exit_code) ? r : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Writes state.json atomically, and not at all when it already holds these bytes (a no-op run). */

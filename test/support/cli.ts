@@ -95,6 +95,14 @@ async function contentKey(p: string): Promise<string> {
 }
 
 /** Every file under a directory with its bytes, to prove a failed run changed nothing. */
+/**
+ * What any run may change without changing anything of the user's or any installed tsh: tshup's
+ * work areas, its lock, and the record of how the last run ended.
+ */
+export function isRunScratch(p: string): boolean {
+  return /[/\\](downloads|\.trash|\.staging)([/\\]|$)/.test(p) || p.endsWith(".lock") || /[/\\]last-run\.json$/.test(p);
+}
+
 export async function snapshot(dir: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (d: string) => {
