@@ -1,10 +1,12 @@
 import path from "node:path";
+import fsp from "node:fs/promises";
 import type { Context } from "../context.js";
 import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
 import { chooseVersion, type Choice } from "../core/choose.js";
 import type { Edition } from "../core/ping.js";
 import { hostOf } from "../core/proxyaddr.js";
 import { TshupError, usageError } from "../core/errors.js";
+import { rootKind } from "../io/root.js";
 import { listInstalled, readState, type State, type VersionRecord } from "../io/store.js";
 import type { PlanFacts } from "../core/plan.js";
 import { settingsAfter, settingsChanges } from "./settings.js";
@@ -105,6 +107,11 @@ export interface LocalFacts extends Installed {
   state: State;
   groups: Group[];
   plan: PlanFacts;
+  /**
+   * The root is marked as tshup's and its work areas are empty, so a run whose plan is empty has
+   * nothing at all to do and need not even take the lock.
+   */
+  settled: boolean;
 }
 
 /**
@@ -146,7 +153,9 @@ export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[],
     keep: ctx.opts.keep,
     force: ctx.opts.force,
   };
-  return { ...have, state, groups, plan };
+  const scratch = await Promise.all([layout.stagingDir, layout.trashDir].map((d) => fsp.readdir(d).then((n) => n.length > 0, () => false)));
+  const settled = (await rootKind(layout)) === "owned" && !scratch.some(Boolean);
+  return { ...have, state, groups, plan, settled };
 }
 
 /**

@@ -52,6 +52,15 @@ export async function runInstall(ctx: Context): Promise<number> {
     if (!confirmed) return 0;
   }
 
+  if (!planChanges(plan) && facts.settled) {
+    // Already current (the timer's usual run): nothing is written, so no lock is needed either.
+    for (const line of planLines(ctx, plan)) addStep(report, "plan", "skipped", line);
+    report.version = facts.active?.version ?? null;
+    report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
+    report.per_cluster = perClusterReport(ctx, facts.groups);
+    printSummary(ctx, clusters);
+    return 0;
+  }
   // What can be checked before the first change is: a run that would fail half-way fails here.
   await stage(report, "preflight", () => preflight(ctx, plan));
   await stage(report, "root", () => claimRoot(layout, host));
@@ -138,9 +147,7 @@ async function finishInstall(
     addStep(report, "alias", "done", `removed ${stale}`);
   }
   state.aliases = groups.flatMap((g) => (g.alias ? [g.alias] : []));
-  report.per_cluster = groups.flatMap((g) =>
-    g.clusters.map((c) => ({ proxy: c.proxy, cluster: c.cluster, version: g.target.version, tsh: path.join(layout.binDir, platform.binName((g.alias ?? "tsh") as Tool)) })),
-  );
+  report.per_cluster = perClusterReport(ctx, groups);
 
   if (plan.path !== null) {
     const outcome = await stage(report, "path", () => platform.addToPath(layout, { dryRun: false }));
@@ -173,6 +180,14 @@ async function finishInstall(
   state.proxies = proxies.map((p) => p.addr);
   state.settings = settingsAfter(opts, state.settings);
   await stage(report, "state", () => writeState(layout, state));
+}
+
+/** Which tsh (and version) serves each cluster: `tsh`, or its tsh-<cluster> alias. */
+function perClusterReport(ctx: Context, groups: Group[]) {
+  const { layout, platform } = ctx;
+  return groups.flatMap((g) =>
+    g.clusters.map((c) => ({ proxy: c.proxy, cluster: c.cluster, version: g.target.version, tsh: path.join(layout.binDir, platform.binName((g.alias ?? "tsh") as Tool)) })),
+  );
 }
 
 /** The version that serves a cluster after the plan: its group's. */
