@@ -1,68 +1,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
-import { cliVariants, makeHome, ROOT, runCli, snapshot } from "./support/cli.js";
-import { requireTool } from "./support/tools.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** tshup in a real terminal (tmux), driven by keystrokes and read from the screen. */
-class Terminal {
-  private readonly socket = `tshup-wizard-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private readonly tmux = requireTool("tmux", "tmux");
-  constructor(private readonly name: string) {}
-
-  async start(args: string[], env: Record<string, string>): Promise<void> {
-    const vars = Object.entries(env).map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`);
-    const cmd = ["env", "-i", ...vars, process.execPath, path.join(ROOT, "dist", "tshup.cjs"), ...args].join(" ");
-    // The stand-in serves from this process: tmux must not block its event loop.
-    await new Promise<void>((resolve, reject) =>
-      spawn(this.tmux, ["-L", this.socket, "new-session", "-d", "-s", this.name, "-x", "140", "-y", "50", `${cmd}; echo EXIT=$?; sleep 600`]).on("close", (c) =>
-        c === 0 ? resolve() : reject(new Error(`tmux exited ${c}`)),
-      ),
-    );
-  }
-
-  screen(): Promise<string> {
-    return new Promise((resolve) => {
-      let out = "";
-      const p = spawn(this.tmux, ["-L", this.socket, "capture-pane", "-p", "-J", "-S", "-200", "-t", this.name]);
-      p.stdout.on("data", (d) => (out += d));
-      p.on("close", () => resolve(out));
-    });
-  }
-
-  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.screen();
-      if (pattern.test(s)) return s;
-      if (Date.now() > end) throw new Error(`screen never showed ${pattern}:\n${s}`);
-      await sleep(100);
-    }
-  }
-
-  async keys(...keys: string[]): Promise<void> {
-    await new Promise((r) => spawn(this.tmux, ["-L", this.socket, "send-keys", "-t", this.name, ...keys]).on("close", r));
-    await sleep(150);
-  }
-
-  async type(text: string): Promise<void> {
-    await new Promise((r) => spawn(this.tmux, ["-L", this.socket, "send-keys", "-t", this.name, "-l", text]).on("close", r));
-    await sleep(150);
-  }
-
-  close(): void {
-    try {
-      execFileSync(this.tmux, ["-L", this.socket, "kill-server"], { stdio: "ignore" });
-    } catch {
-      // already gone
-    }
-  }
-}
+import { cliVariants, makeHome, runCli, snapshot } from "./support/cli.js";
+import { Terminal } from "./support/terminal.js";
 
 describe("the first-run wizard in a real terminal", () => {
   let standin: Standin;
