@@ -9,6 +9,7 @@ import { classifyTarMember, classifyZipMember } from "../src/core/members.js";
 import { isRetryableStatus, retryDelayMs } from "../src/core/retry.js";
 import { isStrictVersion, parseTshVersionOutput, inWindow, windowFor } from "../src/core/version.js";
 import { TshupError } from "../src/core/errors.js";
+import { progressLine } from "../src/core/format.js";
 
 test("artifact names for every platform and edition", () => {
   const cases: [Parameters<typeof artifactCandidates>[0], string][] = [
@@ -256,4 +257,18 @@ test("ping bodies as several Teleport versions send them", async () => {
     for (const [k, v] of Object.entries(expected)) assert.deepEqual((info as any)[k], v, `${file}: ${k}`);
   }
   assert.throws(() => parsePing(body("error-not-found.json"), "p:443", "u"), (e: unknown) => e instanceof TshupError && e.exitCode === 4);
+});
+
+test("the progress line fits every width, dropping figures before it wraps", () => {
+  const label = "Downloading teleport-ent-v17.5.1-linux-amd64-fips-bin.tar.gz";
+  for (let columns = 10; columns <= 200; columns++) {
+    for (const [received, total, rate] of [[0, 8e6, 0], [3.4e6, 8e6, 1.9e6], [8e6, 8e6, 20e6], [123456, null, 5e5]] as const) {
+      const { text, filled } = progressLine(label, received, total, rate, columns);
+      assert.ok(text.length < columns, `${columns}: ${JSON.stringify(text)}`);
+      if (columns >= 16) assert.match(text, total ? /\d+%/ : /\d+(\.\d)? (B|KB|MB)/, `${columns}: ${text}`);
+      if (filled) assert.match(text.slice(...filled), /^#*$/);
+    }
+  }
+  assert.equal(progressLine(label, 3.4e6, 8e6, 1.9e6, 200).text, `${label} [#############-----------------]  42% 3.2/7.6 MB   1.8 MB/s ETA  3s`);
+  assert.equal(progressLine(label, 3.4e6, 8e6, 1.9e6, 40).text, "Downloading teleport… [####------]  42%");
 });

@@ -1,6 +1,7 @@
 import type { Host } from "../host.js";
 import { envGet } from "../host.js";
-import { formatBytes, formatDuration, printable } from "../core/format.js";
+import { printable, progressLine } from "../core/format.js";
+import { onAbort } from "../io/abort.js";
 
 export interface Spinner {
   succeed(text: string): void;
@@ -38,6 +39,13 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
   const color = tty && envGet(host, "NO_COLOR") === undefined;
   const talk = !opts.quiet;
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  let activeBar: { clear(): void; redraw(): void } | null = null;
+  // A line said while a bar is drawn: the bar steps aside for it and is drawn again below it.
+  const say = (line: string) => {
+    activeBar?.clear();
+    err.write(`${line}\n`);
+    activeBar?.redraw();
+  };
 
   return {
     animated,
@@ -63,41 +71,51 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
       const started = host.now();
       let last = 0;
       let lastLine = "";
-      const draw = (received: number, total: number | null, final: boolean) => {
+      let received = 0;
+      let total: number | null = null;
+      // The width is read at every redraw: a resized terminal gets a line that fits it.
+      const draw = (force: boolean) => {
         const now = host.now();
-        if (!final && now - last < 100) return;
+        if (!force && now - last < 100) return;
         last = now;
-        const elapsed = Math.max((now - started) / 1000, 0.001);
-        const rate = received / elapsed;
-        const width = Math.max(10, Math.min(30, (err.columns ?? 80) - 60));
-        let line: string;
-        if (total) {
-          const frac = Math.min(received / total, 1);
-          const filled = Math.round(frac * width);
-          const eta = rate > 0 ? (total - received) / rate : 0;
-          line = `${label} [${paint("36", "#".repeat(filled))}${"-".repeat(width - filled)}] ${String(Math.floor(frac * 100)).padStart(3)}% ${formatBytes(received)}/${formatBytes(total)} ${formatBytes(rate)}/s ETA ${formatDuration(eta)}`;
-        } else {
-          line = `${label} ${formatBytes(received)} ${formatBytes(rate)}/s`;
-        }
-        if (line !== lastLine) err.write(`\r\x1b[2K${line}`);
-        lastLine = line;
+        const rate = received / Math.max((now - started) / 1000, 0.001);
+        const { text, filled } = progressLine(label, received, total, rate, err.columns ?? 80);
+        if (text === lastLine && !force) return;
+        lastLine = text;
+        const shown = filled ? `${text.slice(0, filled[0])}${paint("36", text.slice(...filled))}${text.slice(filled[1])}` : text;
+        // The cursor waits at the start of the line: when a narrower terminal rewraps the old line,
+        // the cursor stays at its start, so erasing to the end of the screen takes all of it.
+        err.write(`\x1b[J${shown}\r`);
       };
-      let lastReceived = 0;
-      let lastTotal: number | null = null;
+      const onResize = () => draw(true);
+      const showCursor = () => err.write("\x1b[?25h");
+      err.write("\x1b[?25l");
+      const forget = onAbort(showCursor);
+      err.on("resize", onResize);
+      const bar = {
+        clear: () => err.write("\x1b[J"),
+        redraw: () => draw(true),
+      };
+      activeBar = bar;
       return {
-        update(received, total) {
-          lastReceived = received;
-          lastTotal = total;
-          draw(received, total, false);
+        update(r, t) {
+          received = r;
+          total = t;
+          draw(false);
         },
         done() {
-          draw(lastReceived, lastTotal, true);
+          if (activeBar !== bar) return;
+          activeBar = null;
+          err.off("resize", onResize);
+          draw(true);
           err.write("\n");
+          showCursor();
+          forget();
         },
       };
     },
-    info: (line) => talk && !opts.json && err.write(`${line}\n`),
-    warn: (line) => err.write(`${paint("33", "warning:")} ${printable(line, 1000)}\n`),
-    verbose: (line) => opts.verbose && err.write(`${line}\n`),
+    info: (line) => talk && !opts.json && say(line),
+    warn: (line) => say(`${paint("33", "warning:")} ${printable(line, 1000)}`),
+    verbose: (line) => opts.verbose && say(line),
   };
 }
