@@ -33,13 +33,14 @@ export function createContext(host: Host, opts: Options): Context {
   const root = opts.prefix ? p.resolve(opts.prefix) : defaultRoot(host);
   const layout = layoutFor(root, p as typeof path);
   const teleportHomeEnv = envGet(host, "TELEPORT_HOME");
+  const report = newReport(opts.command);
   return {
     host,
     opts,
-    feedback: createFeedback(host, { json: opts.json, quiet: opts.quiet, verbose: opts.verbose }),
+    feedback: createFeedback(host, { json: opts.json, quiet: opts.quiet, verbose: opts.verbose, onWarn: (w) => (report.warnings ??= []).push(w) }),
     layout,
     platform: host.platform === "win32" ? win32Strategy(host) : posixStrategy(host),
-    report: newReport(opts.command),
+    report,
     http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4 }),
     teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),
     site: null,

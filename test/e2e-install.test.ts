@@ -452,6 +452,27 @@ for (const variant of cliVariants()) {
       }
     });
 
+    test("--quiet says nothing but errors, run after run; the warnings stay in the --json report", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      // No Teleport user is known, so ssh config cannot be seeded: a warning on every run, which
+      // cron would mail every day.
+      for (const run of ["first", "second"]) {
+        const r = await runCli(variant, ["--proxy", proxy.addr, "--yes", "--quiet"], { env: h.env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, "", `${run} run: nothing on stderr`);
+        assert.equal(r.stdout, "", `${run} run: nothing on stdout`);
+      }
+      const j = await h.run(["--quiet", "--yes"]);
+      assert.equal(j.code, 0, j.stderr);
+      assert.equal(j.stderr, "");
+      assert.ok(j.json.warnings.some((w: string) => /no Teleport user known for 127\.0\.0\.1:\d+/.test(w)), JSON.stringify(j.json.warnings));
+      const failed = await runCli(variant, ["--proxy", proxy.addr, "--yes", "--quiet", "--version", "99.0.0"], { env: h.env });
+      assert.equal(failed.code, 6);
+      assert.match(failed.stderr, /^tshup: error: .*99\.0\.0/m, "an error still speaks");
+    });
+
     test("human output: summary, next steps, --no-modify-path instructions", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

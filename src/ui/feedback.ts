@@ -28,6 +28,8 @@ export interface FeedbackOptions {
   json: boolean;
   quiet: boolean;
   verbose: boolean;
+  /** Every warning, printed or not (--quiet), for the report. */
+  onWarn?: (line: string) => void;
 }
 
 /** Animation only for a person at a terminal: never into pipes, logs, --json or --quiet runs. */
@@ -115,7 +117,12 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
       };
     },
     info: (line) => talk && !opts.json && say(line),
-    warn: (line) => say(`${paint("33", "warning:")} ${printable(line, 1000)}`),
+    // --quiet is for cron and timers, which mail whatever is printed: only errors speak there.
+    warn: (line) => {
+      const text = printable(line, 1000);
+      opts.onWarn?.(text);
+      if (talk) say(`${paint("33", "warning:")} ${text}`);
+    },
     verbose: (line) => opts.verbose && say(line),
   };
 }
