@@ -34,14 +34,15 @@ export function createContext(host: Host, opts: Options): Context {
   const layout = layoutFor(root, p as typeof path);
   const teleportHomeEnv = envGet(host, "TELEPORT_HOME");
   const report = newReport(opts.command);
+  const feedback = createFeedback(host, { json: opts.json, quiet: opts.quiet, verbose: opts.verbose, onWarn: (w) => (report.warnings ??= []).push(w) });
   return {
     host,
     opts,
-    feedback: createFeedback(host, { json: opts.json, quiet: opts.quiet, verbose: opts.verbose, onWarn: (w) => (report.warnings ??= []).push(w) }),
+    feedback,
     layout,
     platform: host.platform === "win32" ? win32Strategy(host) : posixStrategy(host),
     report,
-    http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4 }),
+    http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4, onRetry: (n) => feedback.retry(n) }),
     teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),
     site: null,
     usePin: null,

@@ -6,7 +6,7 @@ import { parsePing, type ClusterInfo } from "../src/core/ping.js";
 import { parseProxyAddress } from "../src/core/proxyaddr.js";
 import { bypassesProxy, proxyForUrl } from "../src/core/proxyenv.js";
 import { classifyTarMember, classifyZipMember } from "../src/core/members.js";
-import { isRetryableStatus, retryDelayMs } from "../src/core/retry.js";
+import { isRetryableStatus, retryDelayMs, retrying, type RetryNotice } from "../src/core/retry.js";
 import { isStrictVersion, parseTshVersionOutput, inWindow, windowFor } from "../src/core/version.js";
 import { TshupError } from "../src/core/errors.js";
 import { progressLine } from "../src/core/format.js";
@@ -239,6 +239,30 @@ test("retry rule and backoff", () => {
   assert.equal(retryDelayMs(0, "100000", 0.5, 0), 60_000, "Retry-After is capped");
   const d = retryDelayMs(3, undefined, 0, 0);
   assert.ok(d >= 1000 && d <= 2000, String(d));
+});
+
+test("the one retry loop: retried answers and failures, each retry told once, the last answer or failure kept", async () => {
+  const notices: RetryNotice[] = [];
+  const policy = { retries: 2, random: () => 0.5, now: () => 0, sleep: async () => {}, onRetry: (n: RetryNotice) => notices.push(n) };
+  const statuses = [503, 429, 200];
+  const answer = await retrying(policy, "https://x/a", async (n) => ({ status: statuses[n]! }), (a) => ({ status: a.status }));
+  assert.equal(answer.status, 200);
+  assert.deepEqual(notices.map((n) => [n.attempt, n.attempts, n.reason]), [[2, 3, "HTTP 503"], [3, 3, "HTTP 429"]]);
+  notices.length = 0;
+  assert.equal((await retrying(policy, "https://x/b", async () => ({ status: 502 }), (a) => a)).status, 502, "spent: the last answer as it is");
+  assert.equal(notices.length, 2);
+  notices.length = 0;
+  const refused = Object.assign(new Error("connect ECONNREFUSED"), { retryCode: "ECONNREFUSED" });
+  await assert.rejects(retrying(policy, "https://x/c", async () => Promise.reject(refused)), refused);
+  assert.deepEqual(notices.map((n) => n.reason), ["connection refused", "connection refused"]);
+  notices.length = 0;
+  const late = Object.assign(new Error("HTTP 503"), { retryStatus: 503, retryAfter: "7" });
+  await assert.rejects(retrying(policy, "https://x/d", async () => Promise.reject(late)), late);
+  assert.deepEqual(notices.map((n) => n.delayMs), [7000, 7000], "a failure's Retry-After is honoured");
+  notices.length = 0;
+  const forbidden = Object.assign(new Error("HTTP 403"), { retryStatus: 403, status: 503 });
+  await assert.rejects(retrying(policy, "https://x/e", async () => Promise.reject(forbidden)), forbidden);
+  assert.equal(notices.length, 0, "a 403 is not retried, whatever else the error carries");
 });
 
 test("ping bodies as several Teleport versions send them", async () => {

@@ -326,6 +326,45 @@ for (const variant of cliVariants()) {
       }
     });
 
+    test("each retry says so in one line on stderr, with its delay and reason, from the one retry loop", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const name = "teleport-v17.5.1-linux-amd64-bin.tar.gz";
+      const faults = () => {
+        proxy.setFault("/webapi/find", { kind: "status", status: 503, times: 1 });
+        standin.setFault(`${name}.sha256`, { kind: "status", status: 502, times: 1 });
+        standin.setFault(name, { kind: "retry-after", status: 503, seconds: 1, times: 1 });
+        standin.addFault(name, { kind: "truncate", bytes: 1000, times: 1 });
+      };
+      t.after(() => {
+        standin.clearFaults();
+        proxy.clearFaults();
+      });
+      const retryLines = (stderr: string) => stderr.split("\n").filter((l) => /retrying/.test(l));
+      for (const [flags, expect] of [
+        [[], "human"],
+        [["--json"], "human"],
+        [["--quiet"], "none"],
+      ] as const) {
+        const h = await makeHome();
+        t.after(h.cleanup);
+        faults();
+        const r = await runCli(variant, ["--proxy", proxy.addr, "--yes", ...flags], { env: { ...h.env, ...standin.env } });
+        assert.equal(r.code, 0, r.stderr);
+        if (flags.includes("--json" as never)) assert.equal(r.json.ok, true, "stdout is the JSON document alone");
+        const lines = retryLines(r.stderr);
+        if (expect === "none") {
+          assert.deepEqual(lines, [], "--quiet: no retry lines");
+          continue;
+        }
+        assert.equal(lines.length, 4, `${flags.join(" ")}: one line per retry:\n${r.stderr}`);
+        assert.match(lines[0]!, /^retrying in 0\.\d s \(HTTP 503\)$/, "the proxy's answer");
+        assert.match(lines[1]!, /^retrying in 0\.\d s \(HTTP 502\)$/, "the sidecar");
+        assert.equal(lines[2], "retrying in 1 s (HTTP 503)", "the archive, after the server's Retry-After");
+        assert.match(lines[3]!, /^retrying in 0\.\d s \(connection (cut|closed early|reset)\)$/, "the archive, cut off");
+        assert.ok(!r.stdout.includes("retrying"), "human text stays off stdout");
+      }
+    });
+
     test("a download that falls silent is given up after --timeout and resumed where it stopped", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

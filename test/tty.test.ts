@@ -78,15 +78,21 @@ function assertOneBarLine(rows: string, joined: string, columns: number, what: s
   assert.match(lines[0]!, columns >= 80 ? /^Downloading teleport-v17\.5\.1.* 100%/ : /^Downloading teleport.* 100%/, what);
 }
 
+/** `tshup --proxy ... --yes` in a fresh home, in tmux at `columns`. */
+async function installOnScreen(t: { after: (fn: () => unknown) => void }, name: string, columns: number): Promise<Terminal> {
+  const h = await makeHome();
+  t.after(h.cleanup);
+  const term = new Terminal(name);
+  t.after(() => term.close());
+  await term.start(["--proxy", proxy.addr, "--yes"], { ...h.env, ...standin.env, TERM: "xterm-256color" }, { columns, rows: 40 });
+  return term;
+}
+
 test("in tmux at 80 and 120 columns: the bar fits the width and redraws in place, at most ten times a second", async (t) => {
   standin.setFault(art.name, { kind: "slow", bytesPerSecond: 3 * 1024 * 1024 });
   t.after(() => standin.setFault(art.name, { kind: "slow", bytesPerSecond: FAST }));
   for (const columns of [80, 120]) {
-    const h = await makeHome();
-    t.after(h.cleanup);
-    const term = new Terminal(`bar${columns}`);
-    t.after(() => term.close());
-    await term.start(["--proxy", proxy.addr, "--yes"], { ...h.env, ...standin.env, TERM: "xterm-256color" }, { columns, rows: 40 });
+    const term = await installOnScreen(t, `bar${columns}`, columns);
     assert.match(await term.waitFor(/EXIT=\d+/), /EXIT=0/);
     assertOneBarLine(await term.screen({ joined: false }), await term.screen(), columns, `${columns} columns`);
   }
@@ -104,11 +110,7 @@ test("in tmux at 80 and 120 columns: the bar fits the width and redraws in place
 test("in tmux, narrowed to 60 and then 40 columns mid-download: the bar follows the width, and nothing is left behind", async (t) => {
   standin.setFault(art.name, { kind: "slow", bytesPerSecond: 2 * 1024 * 1024 });
   t.after(() => standin.setFault(art.name, { kind: "slow", bytesPerSecond: FAST }));
-  const h = await makeHome();
-  t.after(h.cleanup);
-  const term = new Terminal("resize");
-  t.after(() => term.close());
-  await term.start(["--proxy", proxy.addr, "--yes"], { ...h.env, ...standin.env, TERM: "xterm-256color" }, { columns: 120, rows: 40 });
+  const term = await installOnScreen(t, "resize", 120);
   await term.waitFor(/Downloading.* \d+%/);
   await term.resize(60, 40);
   // Redrawn for the new width at once, well before the download ends.
@@ -119,4 +121,15 @@ test("in tmux, narrowed to 60 and then 40 columns mid-download: the bar follows 
   const rows = await term.screen({ joined: false });
   assertOneBarLine(rows, await term.screen(), 40, "after the resizes");
   assert.match(rows.split("\n").find((l) => l.startsWith("Downloading"))!, /\[#+\] 100%/, "still a bar at 40 columns");
+});
+
+test("in tmux, a download cut off and retried: the retry line stands above the bar, which goes on in place", async (t) => {
+  standin.setFault(art.name, { kind: "truncate", bytes: 2 * 1024 * 1024, times: 1 });
+  standin.addFault(art.name, { kind: "slow", bytesPerSecond: 4 * 1024 * 1024 });
+  t.after(() => standin.setFault(art.name, { kind: "slow", bytesPerSecond: FAST }));
+  const term = await installOnScreen(t, "retry", 80);
+  assert.match(await term.waitFor(/EXIT=\d+/), /EXIT=0/);
+  const rows = await term.screen({ joined: false });
+  assert.match(rows, /^retrying in 0\.\d s \(connection (cut|closed early|reset)\)\nDownloading /m);
+  assertOneBarLine(rows, await term.screen(), 80, "after a retry");
 });

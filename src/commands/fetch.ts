@@ -128,7 +128,6 @@ async function fetchAndStage(ctx: Context, target: Target, base: string, onStagi
       name: target.artifact,
       sha256,
       partialPath,
-      retries: 4,
       now: host.now,
       onProgress: (p) => bar.update(p.received, p.total),
       newExtractor:

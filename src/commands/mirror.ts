@@ -176,7 +176,6 @@ async function mirrorOne(ctx: Context, dir: string, url: string, name: string): 
       sha256,
       partialPath,
       newExtractor: null,
-      retries: 4,
       now: host.now,
       onProgress: (p) => bar.update(p.received, p.total),
     });

@@ -2,6 +2,7 @@ import type { Host } from "../host.js";
 import { envGet } from "../host.js";
 import { printable, progressLine } from "../core/format.js";
 import { onAbort } from "../io/abort.js";
+import type { RetryNotice } from "../core/retry.js";
 
 export interface Spinner {
   succeed(text: string): void;
@@ -22,6 +23,8 @@ export interface Feedback {
   info(line: string): void;
   warn(line: string): void;
   verbose(line: string): void;
+  /** One line per retry: without it a person at a stalled run cannot tell waiting from hanging. */
+  retry(notice: RetryNotice): void;
 }
 
 export interface FeedbackOptions {
@@ -124,5 +127,11 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
       if (talk) say(`${paint("33", "warning:")} ${text}`);
     },
     verbose: (line) => opts.verbose && say(line),
+    retry(n) {
+      if (!talk) return;
+      const s = n.delayMs / 1000;
+      const delay = `${s >= 10 ? Math.round(s) : Number(s.toFixed(1))} s`;
+      say(opts.verbose ? `retrying ${n.url} in ${delay} (${n.reason}; attempt ${n.attempt} of ${n.attempts}): ${printable(n.detail)}` : `retrying in ${delay} (${n.reason})`);
+    },
   };
 }
