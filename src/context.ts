@@ -42,7 +42,7 @@ export function createContext(host: Host, opts: Options): Context {
     layout,
     platform: host.platform === "win32" ? win32Strategy(host) : posixStrategy(host),
     report,
-    http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4, onRetry: (n) => feedback.retry(n) }),
+    http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4, onRetry: (n) => feedback.retry(n), ...(opts.verbose ? { log: feedback.verbose } : {}) }),
     teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),
     site: null,
     usePin: null,

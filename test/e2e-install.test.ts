@@ -365,6 +365,27 @@ for (const variant of cliVariants()) {
       }
     });
 
+    test("--verbose shows each URL fetched, each retry, the hashes compared and what vouched for them, and each step's time", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const name = "teleport-v17.5.1-linux-amd64-bin.tar.gz";
+      const art = await standin.addArtifact(linux("17.5.1"));
+      standin.setFault(name, { kind: "status", status: 503, times: 1 });
+      t.after(() => standin.clearFaults());
+      const r = await runCli(variant, ["--proxy", proxy.addr, "--yes", "--verbose"], { env: h.env });
+      assert.equal(r.code, 0, r.stderr);
+      const e = r.stderr;
+      const cdn = standin.cdnUrl.replace(/\./g, "\\.");
+      assert.match(e, new RegExp(`^GET ${proxy.url.replace(/\./g, "\\.")}/webapi/find: HTTP 200 \\(\\d+ ms\\)$`, "m"));
+      assert.match(e, new RegExp(`^GET ${cdn}/${name}\\.sha256: HTTP 200 \\(\\d+ ms\\)$`, "m"));
+      assert.match(e, new RegExp(`^GET ${cdn}/${name}: HTTP 503 \\(\\d+ ms\\)\nretrying ${cdn}/${name} in 0\\.\\d s \\(HTTP 503; attempt 2 of 5\\): .*HTTP 503\nGET ${cdn}/${name}: HTTP 200`, "m"));
+      assert.match(e, new RegExp(`^sha256 of ${name}: expected ${art.sha256} \\(from the sidecar ${cdn}/${name}\\.sha256; signature: missing\\), actual ${art.sha256}: match$`, "m"));
+      for (const step of ["proxy", "lock", "download", "activate", "path", "config", "state"]) assert.match(e, new RegExp(`^step ${step}: \\d+ ms$`, "m"), step);
+      const quiet = await runCli(variant, ["--proxy", proxy.addr, "--yes"], { env: h.env });
+      assert.doesNotMatch(quiet.stderr, /^(GET|step|sha256) /m, "none of it without --verbose");
+    });
+
     test("a download that falls silent is given up after --timeout and resumed where it stopped", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

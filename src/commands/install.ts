@@ -32,13 +32,13 @@ export async function runInstall(ctx: Context): Promise<number> {
     await sleep(delay);
   }
   // A root tshup must not use is refused before anything else, network included.
-  await stage(report, "root", () => claimRoot(layout, host, { write: false }));
-  const clusters = await stage(report, "proxy", () => queryClusters(ctx, proxies));
+  await stage(ctx, "root", () => claimRoot(layout, host, { write: false }));
+  const clusters = await stage(ctx, "proxy", () => queryClusters(ctx, proxies));
   report.paths = reportPaths(ctx);
 
   // options -> facts -> plan: decided once, then shown, confirmed or carried out as it is.
-  await stage(report, "preflight", () => preflight(ctx, null));
-  let facts = await stage(report, "preflight", () => gatherLocalFacts(ctx, clusters, { quiet: !opts.dryRun }));
+  await stage(ctx, "preflight", () => preflight(ctx, null));
+  let facts = await stage(ctx, "preflight", () => gatherLocalFacts(ctx, clusters, { quiet: !opts.dryRun }));
   let plan = makePlan(facts.plan);
   report.previous = facts.active?.version ?? null;
   report.version = report.previous;
@@ -53,9 +53,9 @@ export async function runInstall(ctx: Context): Promise<number> {
   }
 
   // What can be checked before the first change is: a run that would fail half-way fails here.
-  await stage(report, "preflight", () => preflight(ctx, plan));
-  await stage(report, "root", () => claimRoot(layout, host));
-  const lock = await stage(report, "lock", () =>
+  await stage(ctx, "preflight", () => preflight(ctx, plan));
+  await stage(ctx, "root", () => claimRoot(layout, host));
+  const lock = await stage(ctx, "lock", () =>
     acquireLock(layout.lockPath, {
       host,
       timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
@@ -89,14 +89,14 @@ async function executePlan(ctx: Context, run: { clusters: QueriedCluster[]; prox
   const records = new Map<string, VersionRecord>(facts.installed.map((r) => [r.id, r]));
   for (const g of facts.groups) {
     if (plan.install.some((p) => p.id === g.target.id)) {
-      records.set(g.target.id, await stage(report, "download", () => installVersion(ctx, g.target, base)));
+      records.set(g.target.id, await stage(ctx, "download", () => installVersion(ctx, g.target, base)));
     } else {
       addStep(report, "download", "skipped", `tsh ${g.target.version} is already installed`);
     }
   }
   const active = facts.active;
   if (plan.activate) {
-    await stage(report, "activate", () => platform.activate(layout, records.get(plan.activate!.id)!));
+    await stage(ctx, "activate", () => platform.activate(layout, records.get(plan.activate!.id)!));
     addStep(report, "activate", "done", `tsh ${plan.activate.version} is now the active tsh${active ? ` (was ${active.version})` : ""}`);
   } else {
     addStep(report, "activate", "skipped", `tsh ${facts.groups[0]!.target.version} is already active`);
@@ -143,7 +143,7 @@ async function finishInstall(
   );
 
   if (plan.path !== null) {
-    const outcome = await stage(report, "path", () => platform.addToPath(layout, { dryRun: false }));
+    const outcome = await stage(ctx, "path", () => platform.addToPath(layout, { dryRun: false }));
     state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
     addStep(report, "path", outcome.changed ? "done" : "skipped", outcome.changed ? `added ${layout.binDir} to PATH (${outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file).join(", ")})` : `${layout.binDir} is already on PATH`);
     for (const n of outcome.notes) feedback.warn(n);
@@ -153,7 +153,7 @@ async function finishInstall(
     addStep(report, "path", "skipped", "--no-modify-path");
   }
   if (plan.config !== null) {
-    const config = await stage(report, "config", () => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false }));
+    const config = await stage(ctx, "config", () => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false }));
     state.createdFiles = [...new Set([...state.createdFiles, ...config.created])];
   } else {
     addStep(report, "config", "skipped", "--no-config");
@@ -172,7 +172,7 @@ async function finishInstall(
 
   state.proxies = proxies.map((p) => p.addr);
   state.settings = settingsAfter(opts, state.settings);
-  await stage(report, "state", () => writeState(layout, state));
+  await stage(ctx, "state", () => writeState(layout, state));
 }
 
 /** The version that serves a cluster after the plan: its group's. */
@@ -180,11 +180,16 @@ function groupVersionFor(groups: Group[], c: QueriedCluster): string {
   return groups.find((g) => g.clusters.includes(c))!.target.version;
 }
 
-/** Runs one stage of an install; a failure is recorded under the stage's own name. */
-async function stage<T>(report: Context["report"], name: string, run: () => Promise<T>): Promise<T> {
+/** Runs one stage of an install; a failure is recorded under the stage's own name, and --verbose says how long each took. */
+async function stage<T>(ctx: Context, name: string, run: () => Promise<T>): Promise<T> {
+  const { report, host, feedback } = ctx;
+  const started = host.now();
   try {
-    return await run();
+    const out = await run();
+    feedback.verbose(`step ${name}: ${host.now() - started} ms`);
+    return out;
   } catch (err) {
+    feedback.verbose(`step ${name}: failed after ${host.now() - started} ms`);
     if (!report.steps.some((s) => s.status === "failed")) addStep(report, name, "failed", printable((err as Error)?.message ?? String(err), 300));
     throw err;
   }

@@ -19,6 +19,9 @@ export interface DownloadJob {
   url: string;
   name: string;
   sha256: string;
+  /** What vouches for `sha256`, for --verbose. */
+  vouchedBy: string;
+  log?: (line: string) => void;
   /** Bytes land here while they stream; kept on failure so the next run resumes with Range. */
   partialPath: string;
   /** A fresh extractor for a (re)start from byte 0; null to only download (zip). */
@@ -209,6 +212,7 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
     }
   }
   const actual = hash.digest("hex");
+  job.log?.(`sha256 of ${job.name}: expected ${job.sha256} (from ${job.vouchedBy}), actual ${actual}: ${actual === job.sha256 ? "match" : "MISMATCH"}`);
   if (actual !== job.sha256) {
     await removePartial(job.partialPath);
     const err = verificationError(

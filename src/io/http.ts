@@ -21,6 +21,8 @@ export interface HttpSettings {
   retries: number;
   /** Told of each retry before its wait. */
   onRetry?: (notice: RetryNotice) => void;
+  /** One line per request made (--verbose). */
+  log?: (line: string) => void;
 }
 
 export interface BufferedResponse {
@@ -112,10 +114,13 @@ export class Http {
 
   /** Opens one streaming GET (from `offset` with a Range request), following redirects; the caller decides on retries. */
   async open(url: string, opts: { offset: number; insecure?: boolean; deadlineMs?: number }): Promise<StreamResponse> {
-    if (url.startsWith("file:")) return openFile(url, opts.offset);
+    if (url.startsWith("file:")) {
+      this.settings.log?.(`read ${url}${opts.offset > 0 ? ` from byte ${opts.offset}` : ""}`);
+      return openFile(url, opts.offset);
+    }
     let current = new URL(url);
     for (let hops = 0; ; hops++) {
-      const res = await this.request(current, opts);
+      const res = await this.logged(current, opts);
       const location = REDIRECTS.has(res.statusCode ?? 0) ? header(res.headers, "location") : undefined;
       if (location === undefined) {
         const declared = header(res.headers, "content-length");
@@ -128,6 +133,23 @@ export class Http {
       }
       res.destroy();
       current = redirectTarget(url, current, location, hops);
+    }
+  }
+
+  /** A request, and for --verbose the line that says what was asked, what came back and how long it took. */
+  private async logged(target: URL, opts: { offset: number; insecure?: boolean; deadlineMs?: number }): Promise<http.IncomingMessage> {
+    const log = this.settings.log;
+    if (!log) return this.request(target, opts);
+    const started = this.settings.host.now();
+    const asked = `GET ${target.href}${opts.offset > 0 ? ` from byte ${opts.offset}` : ""}`;
+    const took = () => `${this.settings.host.now() - started} ms`;
+    try {
+      const res = await this.request(target, opts);
+      log(`${asked}: HTTP ${res.statusCode} (${took()})`);
+      return res;
+    } catch (err) {
+      log(`${asked}: ${(err as Error).message} (${took()})`);
+      throw err;
     }
   }
 
