@@ -96,6 +96,19 @@ describe("the first-run wizard in a real terminal", () => {
     assert.deepEqual(await snapshot(h.home), before);
   });
 
+  test("tshup | tee log at a terminal: no question, and the hint says why it did not ask", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const term = new Terminal("tee");
+    t.after(() => term.close());
+    await term.start([], { ...h.env, ...standin.env, TERM: "xterm-256color" }, { pipeTo: `tee ${path.join(h.home, "log")}` });
+    const s = await term.waitFor(/EXIT=\d+/);
+    assert.match(s, /EXIT=2/);
+    assert.match(s, /tshup: error: no Teleport proxy given/);
+    assert.match(s, /hint: pass --proxy .*tshup asks only when its output is a terminal, and here it goes into a pipe or a file; run it without \| or > to be asked/);
+    assert.doesNotMatch(s, /Teleport proxy \(the address/, "nothing was asked");
+  });
+
   test("uninstall at a terminal lists what it will remove and asks first; no keeps every file", async (t) => {
     const h = await makeHome();
     t.after(h.cleanup);

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reportPaths, type Context } from "../context.js";
-import { canPrompt } from "../host.js";
+import { canPrompt, whyNotAsked } from "../host.js";
 import type { Tool } from "../core/artifact.js";
 import { addStep, clusterReport } from "../core/report.js";
 import { TshupError, usageError, fsError, systemError } from "../core/errors.js";
@@ -245,11 +245,18 @@ async function proxiesOrAsk(ctx: Context, interactive: boolean) {
   try {
     return await resolveProxies(ctx);
   } catch (err) {
-    if (!(err instanceof TshupError) || err.code !== "usage" || !interactive || ctx.opts.proxies.length > 0) throw err;
+    if (!(err instanceof TshupError) || err.code !== "usage" || ctx.opts.proxies.length > 0) throw err;
+    if (!interactive) throw withWhyNotAsked(ctx, err);
     const { askProxy } = await import("../ui/wizard.js");
     ctx.opts.proxies = [await askProxy(ctx.host)];
     return resolveProxies(ctx);
   }
+}
+
+/** A question tshup could not ask, its hint saying why when a person at a terminal could not tell. */
+function withWhyNotAsked(ctx: Context, err: TshupError): TshupError {
+  const why = whyNotAsked(ctx.host, ctx.opts);
+  return why ? usageError(err.message, `${err.hint}. ${why}`) : err;
 }
 
 /**
@@ -264,7 +271,7 @@ async function askMissingNames(ctx: Context, interactive: boolean): Promise<void
   if (missing.length === 0) return;
   if (!interactive) {
     const flags = missing.map((k) => `--${k} NAME`).join(" and ");
-    throw usageError(`the site manifest asks for the ${missing.map((k) => (k === "user" ? "Teleport user" : "SSH login")).join(" and ")}, and this run cannot ask`, `pass ${flags}, or --no-config to skip ssh config`);
+    throw withWhyNotAsked(ctx, usageError(`the site manifest asks for the ${missing.map((k) => (k === "user" ? "Teleport user" : "SSH login")).join(" and ")}, and this run cannot ask`, `pass ${flags}, or --no-config to skip ssh config`));
   }
   const { askName } = await import("../ui/wizard.js");
   // An answer counts as the person's choice, remembered like a flag (commands/settings.ts).
