@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { artifactCandidates, parseSidecar, versionId } from "../src/core/artifact.js";
 import { chooseVersion, actionFor } from "../src/core/choose.js";
 import { parsePing, type ClusterInfo } from "../src/core/ping.js";
-import { parseProxyAddress } from "../src/core/proxyaddr.js";
+import { parseProxyAddress, proxyFromBrowser } from "../src/core/proxyaddr.js";
 import { bypassesProxy, proxyForUrl } from "../src/core/proxyenv.js";
 import { classifyTarMember, classifyZipMember } from "../src/core/members.js";
 import { isRetryableStatus, retryDelayMs, retrying, type RetryNotice } from "../src/core/retry.js";
@@ -295,4 +295,18 @@ test("the progress line fits every width, dropping figures before it wraps", () 
   }
   assert.equal(progressLine(label, 3.4e6, 8e6, 1.9e6, 200).text, `${label} [#############-----------------]  42% 3.2/7.6 MB   1.8 MB/s ETA  3s`);
   assert.equal(progressLine(label, 3.4e6, 8e6, 1.9e6, 40).text, "Downloading teleport… [####------]  42%");
+});
+
+test("a proxy address pasted from the browser keeps its scheme, host and port", () => {
+  const cases: [string, string, string][] = [
+    ["https://teleport.example.com/web/login", "teleport.example.com:443", "/web/login"],
+    ["https://Teleport.Example.com:3080/web/cluster/x/nodes?q=1#top", "teleport.example.com:3080", "/web/cluster/x/nodes?q=1#top"],
+    ["https://[::1]:3080/web", "[::1]:3080", "/web"],
+    ["https://teleport.example.com/", "teleport.example.com:443", ""],
+    ["teleport.example.com:3080", "teleport.example.com:3080", ""],
+  ];
+  for (const [input, addr, dropped] of cases) assert.deepEqual([proxyFromBrowser(input).address.addr, proxyFromBrowser(input).dropped], [addr, dropped], input);
+  for (const bad of ["http://teleport.example.com/web/login", "https://alice@teleport.example.com/web", "teleport.example.com/web"]) {
+    assert.throws(() => proxyFromBrowser(bad), TshupError, bad);
+  }
 });

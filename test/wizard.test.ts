@@ -51,6 +51,22 @@ describe("the first-run wizard in a real terminal", () => {
     assert.ok(fs.existsSync(path.join(h.home, ".local", "share", "tshup", "bin", "tsh")));
   });
 
+  test("a URL pasted from the browser gives its host and port, and the wizard says what it dropped", async (t) => {
+    const { term } = await session(t);
+    await term.waitFor(/Teleport proxy/);
+    await term.type(`${proxy.url}/web/login?redirect_uri=%2Fweb`);
+    await term.keys("Enter");
+    const s = await term.waitFor(/Teleport user name/);
+    assert.match(s, new RegExp(`Using ${proxy.addr.replace(/\./g, "\\.")}: /web/login\\?redirect_uri=%2Fweb is a page of its web UI, not part of the proxy's address\\.`));
+    await term.type("alice");
+    await term.keys("Enter");
+    await term.waitFor(/Go ahead\?/);
+    await term.keys("Enter");
+    const done = await term.waitFor(/EXIT=\d+/);
+    assert.match(done, /EXIT=0/);
+    assert.match(done, /tsh 17\.5\.1 installed/);
+  });
+
   test("Customize changes the answers before anything is written", async (t) => {
     const { h, term } = await session(t, ["--proxy", proxy.addr, "--user", "alice"]);
     await term.waitFor(/Go ahead\?/);

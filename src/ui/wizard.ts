@@ -1,5 +1,6 @@
 import type { Host } from "../host.js";
-import { parseProxyAddress } from "../core/proxyaddr.js";
+import { proxyFromBrowser } from "../core/proxyaddr.js";
+import { printable } from "../core/format.js";
 import { TshupError } from "../core/errors.js";
 
 /** What the wizard can fill in; flags and the manifest pre-answer it, so it asks only the rest. */
@@ -37,16 +38,17 @@ async function guard<T>(ask: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The proxy's `host:port`; a browser URL pasted whole gives its host and port, and the person is told. */
 export async function askProxy(host: Host, current?: string): Promise<string> {
   const input = await prompts.input();
-  return guard(() =>
+  const answer = await guard(() =>
     input(
       {
         message: "Teleport proxy (the address you open in a browser, e.g. teleport.example.com)",
         default: current,
         validate: (v) => {
           try {
-            parseProxyAddress(v);
+            proxyFromBrowser(v);
             return true;
           } catch (err) {
             return err instanceof TshupError ? err.message : String(err);
@@ -56,6 +58,9 @@ export async function askProxy(host: Host, current?: string): Promise<string> {
       context(host),
     ),
   );
+  const { address, dropped } = proxyFromBrowser(answer);
+  if (dropped) host.stdout.write(`Using ${address.addr}: ${printable(dropped, 80)} is a page of its web UI, not part of the proxy's address.\n`);
+  return address.addr;
 }
 
 export async function askName(host: Host, message: string, current?: string): Promise<string> {
