@@ -133,3 +133,12 @@ test("in tmux, a download cut off and retried: the retry line stands above the b
   assert.match(rows, /^retrying in 0\.\d s \(connection (cut|closed early|reset)\)\nDownloading /m);
   assertOneBarLine(rows, await term.screen(), 80, "after a retry");
 });
+
+test("in tmux, a retry while the spinner turns: the retry line stands on its own, and the spinner ends below it", async (t) => {
+  proxy.setFault("/webapi/find", { kind: "status", status: 503, times: 1 });
+  t.after(() => proxy.clearFaults());
+  const term = await installOnScreen(t, "spin", 80);
+  assert.match(await term.waitFor(/EXIT=\d+/), /EXIT=0/);
+  const rows = await term.screen({ joined: false });
+  assert.match(rows, /^retrying in 0\.\d s \(HTTP 503\)\n✔ example runs Teleport 17\.5\.1$/m);
+});

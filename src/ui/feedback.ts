@@ -44,12 +44,13 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
   const color = tty && envGet(host, "NO_COLOR") === undefined;
   const talk = !opts.quiet;
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  let activeBar: { clear(): void; redraw(): void } | null = null;
-  // A line said while a bar is drawn: the bar steps aside for it and is drawn again below it.
+  // What is drawn in place just now, the spinner or the bar: a line said meanwhile (a retry, a
+  // warning) makes it step aside, and it is drawn again below the line.
+  let drawn: { clear(): void; redraw(): void } | null = null;
   const say = (line: string) => {
-    activeBar?.clear();
+    drawn?.clear();
     err.write(`${line}\n`);
-    activeBar?.redraw();
+    drawn?.redraw();
   };
 
   return {
@@ -63,9 +64,15 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
       const { default: ora } = await import("ora");
       const s = ora({ text, stream: err as NodeJS.WritableStream, color: color ? "cyan" : false, isEnabled: true, discardStdin: false });
       s.start();
+      const spinner = { clear: () => s.clear(), redraw: () => s.render() };
+      drawn = spinner;
+      const stop = (symbol: string, t: string) => {
+        if (drawn === spinner) drawn = null;
+        s.stopAndPersist({ symbol, text: t });
+      };
       return {
-        succeed: (t) => s.stopAndPersist({ symbol: paint("32", "✔"), text: t }),
-        fail: (t) => s.stopAndPersist({ symbol: paint("31", "✖"), text: t }),
+        succeed: (t) => stop(paint("32", "✔"), t),
+        fail: (t) => stop(paint("31", "✖"), t),
       };
     },
     progress(label) {
@@ -101,7 +108,7 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
         clear: () => err.write("\x1b[J"),
         redraw: () => draw(true),
       };
-      activeBar = bar;
+      drawn = bar;
       return {
         update(r, t) {
           received = r;
@@ -109,8 +116,8 @@ export function createFeedback(host: Host, opts: FeedbackOptions): Feedback {
           draw(false);
         },
         done() {
-          if (activeBar !== bar) return;
-          activeBar = null;
+          if (drawn !== bar) return;
+          drawn = null;
           err.off("resize", onResize);
           draw(true);
           err.write("\n");
