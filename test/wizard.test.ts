@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { freePort, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, makeHome, runCli, snapshot } from "./support/cli.js";
 import { Terminal } from "./support/terminal.js";
 
@@ -25,6 +25,18 @@ describe("the first-run wizard in a real terminal", () => {
     const before = await snapshot(h.home);
     await term.start(args, env);
     return { h, term, before };
+  }
+
+  /** The rest of a first run once the proxy is given: the user name, Proceed, and a finished install. */
+  async function asUserAndProceed(term: Terminal): Promise<void> {
+    await term.waitFor(/Teleport user name/);
+    await term.type("alice");
+    await term.keys("Enter");
+    await term.waitFor(/Go ahead\?/);
+    await term.keys("Enter");
+    const done = await term.waitFor(/EXIT=\d+/);
+    assert.match(done, /EXIT=0/);
+    assert.match(done, /tsh 17\.5\.1 installed/);
   }
 
   test("asks only what is missing, shows the plan, and the answers flow into the result", async (t) => {
@@ -51,20 +63,49 @@ describe("the first-run wizard in a real terminal", () => {
     assert.ok(fs.existsSync(path.join(h.home, ".local", "share", "tshup", "bin", "tsh")));
   });
 
+  test("a proxy that cannot be reached is said, and asked again with the answer kept to edit", async (t) => {
+    const { term } = await session(t);
+    const nowhere = `127.0.0.1:${await freePort()}`;
+    await term.waitFor(/Teleport proxy/);
+    await term.type(nowhere);
+    await term.keys("Enter");
+    const s = await term.waitFor(/Check the address and try again[\s\S]*Teleport proxy/, 60_000);
+    assert.match(s, new RegExp(`could not reach https://${nowhere.replace(/\./g, "\\.")}/webapi/find: connect ECONNREFUSED`));
+    assert.match(s, /Check the address and try again \(2 more tries\), or press Ctrl-C to stop\./);
+    assert.match(s.slice(s.lastIndexOf("Teleport proxy")), new RegExp(`teleport\\.example\\.com\\) ${nowhere.replace(/\./g, "\\.")}\\s*$`), "the last answer stands ready to edit");
+    assert.doesNotMatch(s, /\S(retrying in)/, "each retry line starts a line of its own, not after the spinner");
+    await term.keys("C-u");
+    await term.type(proxy.addr);
+    await term.keys("Enter");
+    await asUserAndProceed(term);
+  });
+
+  test("a proxy that does not answer like one is asked again, three times at most, then exit 4", async (t) => {
+    const html = await standin.addProxy({ cluster: "portal", serverVersion: "17.5.1" });
+    html.setPing("<html><body>Sign in</body></html>", 200, "both");
+    t.after(() => html.close());
+    const { h, term, before } = await session(t);
+    await term.waitFor(/Teleport proxy/);
+    await term.type(html.addr);
+    for (const left of ["2 more tries", "1 more try"]) {
+      await term.keys("Enter");
+      await term.waitFor(new RegExp(`try again \\(${left}\\)[\\s\\S]*Teleport proxy`));
+    }
+    await term.keys("Enter");
+    const s = await term.waitFor(/EXIT=\d+/);
+    assert.match(s, /EXIT=4/);
+    assert.match(s, /tshup: error: https:\/\/127\.0\.0\.1:\d+\/webapi\/find is not a Teleport proxy: it answered an HTML page/);
+    assert.equal(s.match(/is not a Teleport proxy/g)?.length, 3, "each answer was tried and said");
+    assert.deepEqual(await snapshot(h.home), before);
+  });
+
   test("a URL pasted from the browser gives its host and port, and the wizard says what it dropped", async (t) => {
     const { term } = await session(t);
     await term.waitFor(/Teleport proxy/);
     await term.type(`${proxy.url}/web/login?redirect_uri=%2Fweb`);
     await term.keys("Enter");
-    const s = await term.waitFor(/Teleport user name/);
-    assert.match(s, new RegExp(`Using ${proxy.addr.replace(/\./g, "\\.")}: /web/login\\?redirect_uri=%2Fweb is a page of its web UI, not part of the proxy's address\\.`));
-    await term.type("alice");
-    await term.keys("Enter");
-    await term.waitFor(/Go ahead\?/);
-    await term.keys("Enter");
-    const done = await term.waitFor(/EXIT=\d+/);
-    assert.match(done, /EXIT=0/);
-    assert.match(done, /tsh 17\.5\.1 installed/);
+    assert.match(await term.waitFor(/Teleport user name/), new RegExp(`Using ${proxy.addr.replace(/\./g, "\\.")}: /web/login\\?redirect_uri=%2Fweb is a page of its web UI, not part of the proxy's address\\.`));
+    await asUserAndProceed(term);
   });
 
   test("Customize changes the answers before anything is written", async (t) => {

@@ -17,13 +17,16 @@ import { gatherLocalFacts, tshPathFor, type Group, type LocalFacts } from "./fac
 import { cdnBase, installVersion } from "./fetch.js";
 import { planLines } from "./plan.js";
 import { settingsAfter } from "./settings.js";
+import type { ProxyAddress } from "../core/proxyaddr.js";
 import { printSummary } from "../ui/summary.js";
 import { seedConfig } from "./config.js";
 
 export async function runInstall(ctx: Context): Promise<number> {
   const { opts, layout, report, feedback, host } = ctx;
   const interactive = canPrompt(host, opts);
-  const proxies = await proxiesOrAsk(ctx, interactive);
+  // A root tshup must not use is refused before anything else: before a question, and before the network.
+  await stage(ctx, "root", () => claimRoot(layout, host, { write: false }));
+  const { proxies, clusters: answered } = await proxiesOrAsk(ctx, interactive);
   await askMissingNames(ctx, interactive);
   if (opts.jitterSeconds > 0) {
     // Spreads a fleet's cron runs so they do not reach the proxy and the CDN in the same second.
@@ -31,9 +34,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     feedback.verbose(`waiting ${(delay / 1000).toFixed(1)} s (--jitter ${opts.jitterSeconds})`);
     await sleep(delay);
   }
-  // A root tshup must not use is refused before anything else, network included.
-  await stage(ctx, "root", () => claimRoot(layout, host, { write: false }));
-  const clusters = await stage(ctx, "proxy", () => queryClusters(ctx, proxies));
+  const clusters = answered ?? (await stage(ctx, "proxy", () => queryClusters(ctx, proxies)));
   report.paths = reportPaths(ctx);
 
   // options -> facts -> plan: decided once, then shown, confirmed or carried out as it is.
@@ -240,16 +241,34 @@ async function requireWritable(target: string, kind: "file" | "directory"): Prom
   }
 }
 
-/** The proxies from flags, environment, manifest or profile; a person at a terminal is asked instead of failing. */
-async function proxiesOrAsk(ctx: Context, interactive: boolean) {
+/** How often the wizard asks for a proxy that cannot be reached before it gives up. */
+const PROXY_ATTEMPTS = 3;
+
+/**
+ * The proxies from flags, environment, manifest or profile. A person at a terminal is asked instead
+ * of failing, and the answer is tried at once: a proxy that cannot be reached or does not answer
+ * like one (a typo, a VPN not up yet) is said and asked again, with the answer kept to edit.
+ */
+async function proxiesOrAsk(ctx: Context, interactive: boolean): Promise<{ proxies: ProxyAddress[]; clusters?: QueriedCluster[] }> {
   try {
-    return await resolveProxies(ctx);
+    return { proxies: await resolveProxies(ctx) };
   } catch (err) {
     if (!(err instanceof TshupError) || err.code !== "usage" || ctx.opts.proxies.length > 0) throw err;
     if (!interactive) throw withWhyNotAsked(ctx, err);
-    const { askProxy } = await import("../ui/wizard.js");
-    ctx.opts.proxies = [await askProxy(ctx.host)];
-    return resolveProxies(ctx);
+  }
+  const { askProxy, tellProblem } = await import("../ui/wizard.js");
+  let answer: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    answer = await askProxy(ctx.host, answer);
+    ctx.opts.proxies = [answer];
+    const proxies = await resolveProxies(ctx);
+    try {
+      return { proxies, clusters: await queryClusters(ctx, proxies) };
+    } catch (err) {
+      if (!(err instanceof TshupError) || err.code !== "network" || attempt >= PROXY_ATTEMPTS) throw err;
+      const left = PROXY_ATTEMPTS - attempt;
+      tellProblem(ctx.host, err, `Check the address and try again (${left} more ${left === 1 ? "try" : "tries"}), or press Ctrl-C to stop.`);
+    }
   }
 }
 

@@ -38,14 +38,18 @@ async function guard<T>(ask: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The proxy's `host:port`; a browser URL pasted whole gives its host and port, and the person is told. */
-export async function askProxy(host: Host, current?: string): Promise<string> {
+/**
+ * The proxy's `host:port`; a browser URL pasted whole gives its host and port, and the person is
+ * told. Asked again, the last answer stands on the line ready to edit.
+ */
+export async function askProxy(host: Host, previous?: string): Promise<string> {
   const input = await prompts.input();
   const answer = await guard(() =>
     input(
       {
         message: "Teleport proxy (the address you open in a browser, e.g. teleport.example.com)",
-        default: current,
+        default: previous,
+        prefill: "editable",
         validate: (v) => {
           try {
             proxyFromBrowser(v);
@@ -61,6 +65,11 @@ export async function askProxy(host: Host, current?: string): Promise<string> {
   const { address, dropped } = proxyFromBrowser(answer);
   if (dropped) host.stdout.write(`Using ${address.addr}: ${printable(dropped, 80)} is a page of its web UI, not part of the proxy's address.\n`);
   return address.addr;
+}
+
+/** An answer that did not work, said as the error would be, then what to do now. */
+export function tellProblem(host: Host, err: TshupError, next: string): void {
+  host.stdout.write(`${printable(err.message, 1000)}\n${err.hint ? `  hint: ${printable(err.hint, 1000)}\n` : ""}${next}\n`);
 }
 
 export async function askName(host: Host, message: string, current?: string): Promise<string> {
