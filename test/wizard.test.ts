@@ -63,6 +63,16 @@ describe("the first-run wizard in a real terminal", () => {
     assert.ok(fs.existsSync(path.join(h.home, ".local", "share", "tshup", "bin", "tsh")));
   });
 
+  test("the header names the site the manifest describes", async (t) => {
+    const manifest = path.join(standin.dir, "site.yaml");
+    fs.writeFileSync(manifest, `name: Example Org\nclusters:\n  - proxy: ${proxy.addr}\n`);
+    const { term } = await session(t, ["--manifest", manifest]);
+    const s = await term.waitFor(/Teleport user name/);
+    assert.match(s, /^tshup sets up Teleport's tsh for Example Org\n\n.*Teleport user name/m);
+    await term.keys("C-c");
+    assert.match(await term.waitFor(/EXIT=\d+/), /EXIT=130/);
+  });
+
   test("a proxy that cannot be reached is said, and asked again with the answer kept to edit", async (t) => {
     const { term } = await session(t);
     const nowhere = `127.0.0.1:${await freePort()}`;

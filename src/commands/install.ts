@@ -26,6 +26,7 @@ export async function runInstall(ctx: Context): Promise<number> {
   const interactive = canPrompt(host, opts);
   // A root tshup must not use is refused before anything else: before a question, and before the network.
   await stage(ctx, "root", () => claimRoot(layout, host, { write: false }));
+  if (interactive) (await import("../ui/wizard.js")).showHeader(host, ctx.site?.name);
   const { proxies, clusters: answered } = await proxiesOrAsk(ctx, interactive);
   await askMissingNames(ctx, interactive);
   if (opts.jitterSeconds > 0) {

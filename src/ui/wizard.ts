@@ -67,6 +67,11 @@ export async function askProxy(host: Host, previous?: string): Promise<string> {
   return address.addr;
 }
 
+/** The wizard's first line: what it sets up, and for whom when the site manifest gives its name. */
+export function showHeader(host: Host, siteName: string | undefined): void {
+  host.stdout.write(`tshup sets up Teleport's tsh${siteName ? ` for ${printable(siteName, 80)}` : ""}\n\n`);
+}
+
 /** An answer that did not work, said as the error would be, then what to do now. */
 export function tellProblem(host: Host, err: TshupError, next: string): void {
   host.stdout.write(`${printable(err.message, 1000)}\n${err.hint ? `  hint: ${printable(err.hint, 1000)}\n` : ""}${next}\n`);
