@@ -542,9 +542,14 @@ for (const variant of cliVariants()) {
       assert.match(r.stdout, /tsh 17\.5\.1 installed/);
       assert.match(r.stdout, /PATH: left alone/);
       assert.ok(r.stdout.includes(path.join(h.root, "bin")), r.stdout);
-      assert.match(r.stdout, new RegExp(`tsh login --proxy=${proxy.addr.replace(/\./g, "\\.")}`));
+      assert.match(r.stdout, /^Next:\n {2}tsh login\n/m, "tsh's profile, seeded for this proxy, makes --proxy unneeded");
       assert.ok(!r.stderr.includes("\x1b["), "no escape codes when not a TTY");
       assert.ok(!fs.existsSync(path.join(h.home, ".profile")), "--no-modify-path touches no rc file");
+      const unseeded = await freshHome();
+      t.after(unseeded.cleanup);
+      const bare = await runCli(variant, ["--proxy", proxy.addr, "--no-config", "--user", "alice"], { env: unseeded.env });
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.match(bare.stdout, new RegExp(`^ {2}tsh login --proxy=${proxy.addr.replace(/\./g, "\\.")} --user=alice$`, "m"), "--no-config seeds no profile");
     });
   });
 }

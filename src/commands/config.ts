@@ -7,7 +7,7 @@ import { usageError, networkError, TshupError } from "../core/errors.js";
 import { addStep } from "../core/report.js";
 import { parseHostCAs, type ClusterSshConfig } from "../core/sshconfig.js";
 import { seedSshConfig, removeSshConfig } from "../io/sshconfig.js";
-import { readProfileUser, seedTshProfile } from "../io/tshprofile.js";
+import { readCurrentProfile, readProfileUser, seedTshProfile } from "../io/tshprofile.js";
 import { exists, readRegularFile } from "../io/fsx.js";
 import type { QueriedCluster } from "./clusters.js";
 import type { ClusterInfo } from "../core/ping.js";
@@ -68,6 +68,19 @@ export function manifestClusterFor(m: Manifest | null, c: ClusterInfo): Manifest
 /** The Teleport user: --user, the manifest, or the user of tsh's existing profile for this proxy. */
 export async function teleportUserFor(ctx: Context, c: ClusterInfo): Promise<string | null> {
   return ctx.opts.user ?? (await readProfileUser(ctx.teleportHome, hostOf(tshProfileAddr(c))));
+}
+
+/**
+ * What to type to log in to a cluster: `tsh login` alone when tsh's current profile is the one
+ * tshup seeds for it (it names the proxy, and the user when it knows one), else with `--proxy`.
+ * --no-config seeds nothing, so it keeps `--proxy`.
+ */
+export async function loginCommand(ctx: Context, c: ClusterInfo): Promise<string> {
+  const profile = hostOf(tshProfileAddr(c));
+  const seeded = ctx.opts.seedConfig && (await readCurrentProfile(ctx.teleportHome)) === profile;
+  const profileUser = seeded ? await readProfileUser(ctx.teleportHome, profile) : null;
+  const user = ctx.opts.user && ctx.opts.user !== profileUser ? ` --user=${ctx.opts.user}` : "";
+  return `tsh login${seeded ? "" : ` --proxy=${c.proxy}`}${user}`;
 }
 
 const hostCAs = new Map<string, Promise<string[]>>();

@@ -76,7 +76,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     await lock.release();
   }
   report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
-  printSummary(ctx, clusters);
+  await printSummary(ctx, clusters);
   return 0;
 }
 
@@ -300,7 +300,7 @@ async function askMissingNames(ctx: Context, interactive: boolean): Promise<void
   for (const k of missing) opts.explicit.add(k);
 }
 
-function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan): number {
+async function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan): Promise<number> {
   const { report } = ctx;
   for (const line of planLines(ctx, plan)) addStep(report, "plan", "skipped", line);
   const wouldChange = planChanges(plan);
@@ -308,6 +308,6 @@ function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan): numbe
   report.would_change = wouldChange;
   report.plan = plan;
   report.clusters = clusters.map((c) => clusterReport(c, report.version));
-  printSummary(ctx, clusters);
+  await printSummary(ctx, clusters);
   return wouldChange ? 3 : 0;
 }
