@@ -39,7 +39,7 @@ export const FLAGS = {
   timeout: { type: "string", value: "SECONDS", help: "give up on a connection silent this long (default 30)" },
   jitter: { type: "string", value: "SECONDS", help: "wait a random time up to SECONDS first (spreads a fleet's cron runs)" },
   platforms: { type: "string", value: "P[,P...]", complete: Object.keys(MIRROR_PLATFORMS), help: "Teleport platforms to fetch" },
-  quiet: { type: "boolean", short: "q", help: "print only warnings and errors" },
+  quiet: { type: "boolean", short: "q", help: "print only errors (warnings stay in the --json report)" },
   verbose: { type: "boolean", short: "v", help: "say more, and show the stack of an internal error" },
   help: { type: "boolean", short: "h", help: "show this help" },
 } as const satisfies Record<string, FlagSpec>;

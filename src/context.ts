@@ -33,14 +33,16 @@ export function createContext(host: Host, opts: Options): Context {
   const root = opts.prefix ? p.resolve(opts.prefix) : defaultRoot(host);
   const layout = layoutFor(root, p as typeof path);
   const teleportHomeEnv = envGet(host, "TELEPORT_HOME");
+  const report = newReport(opts.command);
+  const feedback = createFeedback(host, { json: opts.json, quiet: opts.quiet, verbose: opts.verbose, onWarn: (w) => (report.warnings ??= []).push(w) });
   return {
     host,
     opts,
-    feedback: createFeedback(host, { json: opts.json, quiet: opts.quiet, verbose: opts.verbose }),
+    feedback,
     layout,
     platform: host.platform === "win32" ? win32Strategy(host) : posixStrategy(host),
-    report: newReport(opts.command),
-    http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4 }),
+    report,
+    http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4, onRetry: (n) => feedback.retry(n), ...(opts.verbose ? { log: feedback.verbose } : {}) }),
     teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),
     site: null,
     usePin: null,

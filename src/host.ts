@@ -130,3 +130,13 @@ export function envGet(host: Host, name: string): string | undefined {
 export function canPrompt(host: Host, opts: { yes: boolean; json: boolean }): boolean {
   return host.stdinIsTTY && host.stdin !== undefined && Boolean(host.stdout.isTTY) && !opts.yes && !opts.json && !envGet(host, "CI");
 }
+
+/**
+ * Why a person at a terminal was not asked, when they cannot tell: stdin is the terminal but stdout
+ * goes into a pipe or a file (`tshup | tee log`). Null when tshup can ask, or when the reason is one
+ * the person chose (--yes, --json, CI) or plain (no terminal at all).
+ */
+export function whyNotAsked(host: Host, opts: { yes: boolean; json: boolean }): string | null {
+  if (!host.stdinIsTTY || host.stdout.isTTY || opts.yes || opts.json || envGet(host, "CI")) return null;
+  return "tshup asks only when its output is a terminal, and here it goes into a pipe or a file; run it without | or > to be asked";
+}

@@ -3,12 +3,13 @@ import assert from "node:assert/strict";
 import { artifactCandidates, parseSidecar, versionId } from "../src/core/artifact.js";
 import { chooseVersion, actionFor } from "../src/core/choose.js";
 import { parsePing, type ClusterInfo } from "../src/core/ping.js";
-import { parseProxyAddress } from "../src/core/proxyaddr.js";
+import { parseProxyAddress, proxyFromBrowser } from "../src/core/proxyaddr.js";
 import { bypassesProxy, proxyForUrl } from "../src/core/proxyenv.js";
 import { classifyTarMember, classifyZipMember } from "../src/core/members.js";
-import { isRetryableStatus, retryDelayMs } from "../src/core/retry.js";
+import { isRetryableStatus, retryDelayMs, retrying, type RetryNotice } from "../src/core/retry.js";
 import { isStrictVersion, parseTshVersionOutput, inWindow, windowFor } from "../src/core/version.js";
 import { TshupError } from "../src/core/errors.js";
+import { progressLine } from "../src/core/format.js";
 
 test("artifact names for every platform and edition", () => {
   const cases: [Parameters<typeof artifactCandidates>[0], string][] = [
@@ -240,6 +241,30 @@ test("retry rule and backoff", () => {
   assert.ok(d >= 1000 && d <= 2000, String(d));
 });
 
+test("the one retry loop: retried answers and failures, each retry told once, the last answer or failure kept", async () => {
+  const notices: RetryNotice[] = [];
+  const policy = { retries: 2, random: () => 0.5, now: () => 0, sleep: async () => {}, onRetry: (n: RetryNotice) => notices.push(n) };
+  const statuses = [503, 429, 200];
+  const answer = await retrying(policy, "https://x/a", async (n) => ({ status: statuses[n]! }), (a) => ({ status: a.status }));
+  assert.equal(answer.status, 200);
+  assert.deepEqual(notices.map((n) => [n.attempt, n.attempts, n.reason]), [[2, 3, "HTTP 503"], [3, 3, "HTTP 429"]]);
+  notices.length = 0;
+  assert.equal((await retrying(policy, "https://x/b", async () => ({ status: 502 }), (a) => a)).status, 502, "spent: the last answer as it is");
+  assert.equal(notices.length, 2);
+  notices.length = 0;
+  const refused = Object.assign(new Error("connect ECONNREFUSED"), { retryCode: "ECONNREFUSED" });
+  await assert.rejects(retrying(policy, "https://x/c", async () => Promise.reject(refused)), refused);
+  assert.deepEqual(notices.map((n) => n.reason), ["connection refused", "connection refused"]);
+  notices.length = 0;
+  const late = Object.assign(new Error("HTTP 503"), { retryStatus: 503, retryAfter: "7" });
+  await assert.rejects(retrying(policy, "https://x/d", async () => Promise.reject(late)), late);
+  assert.deepEqual(notices.map((n) => n.delayMs), [7000, 7000], "a failure's Retry-After is honoured");
+  notices.length = 0;
+  const forbidden = Object.assign(new Error("HTTP 403"), { retryStatus: 403, status: 503 });
+  await assert.rejects(retrying(policy, "https://x/e", async () => Promise.reject(forbidden)), forbidden);
+  assert.equal(notices.length, 0, "a 403 is not retried, whatever else the error carries");
+});
+
 test("ping bodies as several Teleport versions send them", async () => {
   const { readFileSync } = await import("node:fs");
   const body = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/ping/${name}`, import.meta.url), "utf8"));
@@ -256,4 +281,32 @@ test("ping bodies as several Teleport versions send them", async () => {
     for (const [k, v] of Object.entries(expected)) assert.deepEqual((info as any)[k], v, `${file}: ${k}`);
   }
   assert.throws(() => parsePing(body("error-not-found.json"), "p:443", "u"), (e: unknown) => e instanceof TshupError && e.exitCode === 4);
+});
+
+test("the progress line fits every width, dropping figures before it wraps", () => {
+  const label = "Downloading teleport-ent-v17.5.1-linux-amd64-fips-bin.tar.gz";
+  for (let columns = 10; columns <= 200; columns++) {
+    for (const [received, total, rate] of [[0, 8e6, 0], [3.4e6, 8e6, 1.9e6], [8e6, 8e6, 20e6], [123456, null, 5e5]] as const) {
+      const { text, filled } = progressLine(label, received, total, rate, columns);
+      assert.ok(text.length < columns, `${columns}: ${JSON.stringify(text)}`);
+      if (columns >= 16) assert.match(text, total ? /\d+%/ : /\d+(\.\d)? (B|KB|MB)/, `${columns}: ${text}`);
+      if (filled) assert.match(text.slice(...filled), /^#*$/);
+    }
+  }
+  assert.equal(progressLine(label, 3.4e6, 8e6, 1.9e6, 200).text, `${label} [#############-----------------]  42% 3.2/7.6 MB   1.8 MB/s ETA  3s`);
+  assert.equal(progressLine(label, 3.4e6, 8e6, 1.9e6, 40).text, "Downloading teleport… [####------]  42%");
+});
+
+test("a proxy address pasted from the browser keeps its scheme, host and port", () => {
+  const cases: [string, string, string][] = [
+    ["https://teleport.example.com/web/login", "teleport.example.com:443", "/web/login"],
+    ["https://Teleport.Example.com:3080/web/cluster/x/nodes?q=1#top", "teleport.example.com:3080", "/web/cluster/x/nodes?q=1#top"],
+    ["https://[::1]:3080/web", "[::1]:3080", "/web"],
+    ["https://teleport.example.com/", "teleport.example.com:443", ""],
+    ["teleport.example.com:3080", "teleport.example.com:3080", ""],
+  ];
+  for (const [input, addr, dropped] of cases) assert.deepEqual([proxyFromBrowser(input).address.addr, proxyFromBrowser(input).dropped], [addr, dropped], input);
+  for (const bad of ["http://teleport.example.com/web/login", "https://alice@teleport.example.com/web", "teleport.example.com/web"]) {
+    assert.throws(() => proxyFromBrowser(bad), TshupError, bad);
+  }
 });

@@ -347,6 +347,66 @@ for (const variant of cliVariants()) {
       }
     });
 
+    test("each retry says so in one line on stderr, with its delay and reason, from the one retry loop", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const name = "teleport-v17.5.1-linux-amd64-bin.tar.gz";
+      const faults = () => {
+        proxy.setFault("/webapi/find", { kind: "status", status: 503, times: 1 });
+        standin.setFault(`${name}.sha256`, { kind: "status", status: 502, times: 1 });
+        standin.setFault(name, { kind: "retry-after", status: 503, seconds: 1, times: 1 });
+        standin.addFault(name, { kind: "truncate", bytes: 1000, times: 1 });
+      };
+      t.after(() => {
+        standin.clearFaults();
+        proxy.clearFaults();
+      });
+      const retryLines = (stderr: string) => stderr.split("\n").filter((l) => /retrying/.test(l));
+      for (const [flags, expect] of [
+        [[], "human"],
+        [["--json"], "human"],
+        [["--quiet"], "none"],
+      ] as const) {
+        const h = await makeHome();
+        t.after(h.cleanup);
+        faults();
+        const r = await runCli(variant, ["--proxy", proxy.addr, "--yes", ...flags], { env: { ...h.env, ...standin.env } });
+        assert.equal(r.code, 0, r.stderr);
+        if (flags.includes("--json" as never)) assert.equal(r.json.ok, true, "stdout is the JSON document alone");
+        const lines = retryLines(r.stderr);
+        if (expect === "none") {
+          assert.deepEqual(lines, [], "--quiet: no retry lines");
+          continue;
+        }
+        assert.equal(lines.length, 4, `${flags.join(" ")}: one line per retry:\n${r.stderr}`);
+        assert.match(lines[0]!, /^retrying in 0\.\d s \(HTTP 503\)$/, "the proxy's answer");
+        assert.match(lines[1]!, /^retrying in 0\.\d s \(HTTP 502\)$/, "the sidecar");
+        assert.equal(lines[2], "retrying in 1 s (HTTP 503)", "the archive, after the server's Retry-After");
+        assert.match(lines[3]!, /^retrying in 0\.\d s \(connection (cut|closed early|reset)\)$/, "the archive, cut off");
+        assert.ok(!r.stdout.includes("retrying"), "human text stays off stdout");
+      }
+    });
+
+    test("--verbose shows each URL fetched, each retry, the hashes compared and what vouched for them, and each step's time", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const name = "teleport-v17.5.1-linux-amd64-bin.tar.gz";
+      const art = await standin.addArtifact(linux("17.5.1"));
+      standin.setFault(name, { kind: "status", status: 503, times: 1 });
+      t.after(() => standin.clearFaults());
+      const r = await runCli(variant, ["--proxy", proxy.addr, "--yes", "--verbose"], { env: h.env });
+      assert.equal(r.code, 0, r.stderr);
+      const e = r.stderr;
+      const cdn = standin.cdnUrl.replace(/\./g, "\\.");
+      assert.match(e, new RegExp(`^GET ${proxy.url.replace(/\./g, "\\.")}/webapi/find: HTTP 200 \\(\\d+ ms\\)$`, "m"));
+      assert.match(e, new RegExp(`^GET ${cdn}/${name}\\.sha256: HTTP 200 \\(\\d+ ms\\)$`, "m"));
+      assert.match(e, new RegExp(`^GET ${cdn}/${name}: HTTP 503 \\(\\d+ ms\\)\nretrying ${cdn}/${name} in 0\\.\\d s \\(HTTP 503; attempt 2 of 5\\): .*HTTP 503\nGET ${cdn}/${name}: HTTP 200`, "m"));
+      assert.match(e, new RegExp(`^sha256 of ${name}: expected ${art.sha256} \\(from the sidecar ${cdn}/${name}\\.sha256; signature: missing\\), actual ${art.sha256}: match$`, "m"));
+      for (const step of ["proxy", "lock", "download", "activate", "path", "config", "state"]) assert.match(e, new RegExp(`^step ${step}: \\d+ ms$`, "m"), step);
+      const quiet = await runCli(variant, ["--proxy", proxy.addr, "--yes"], { env: h.env });
+      assert.doesNotMatch(quiet.stderr, /^(GET|step|sha256) /m, "none of it without --verbose");
+    });
+
     test("a download that falls silent is given up after --timeout and resumed where it stopped", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();
@@ -473,6 +533,27 @@ for (const variant of cliVariants()) {
       }
     });
 
+    test("--quiet says nothing but errors, run after run; the warnings stay in the --json report", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      // No Teleport user is known, so ssh config cannot be seeded: a warning on every run, which
+      // cron would mail every day.
+      for (const run of ["first", "second"]) {
+        const r = await runCli(variant, ["--proxy", proxy.addr, "--yes", "--quiet"], { env: h.env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, "", `${run} run: nothing on stderr`);
+        assert.equal(r.stdout, "", `${run} run: nothing on stdout`);
+      }
+      const j = await h.run(["--quiet", "--yes"]);
+      assert.equal(j.code, 0, j.stderr);
+      assert.equal(j.stderr, "");
+      assert.ok(j.json.warnings.some((w: string) => /no Teleport user known for 127\.0\.0\.1:\d+/.test(w)), JSON.stringify(j.json.warnings));
+      const failed = await runCli(variant, ["--proxy", proxy.addr, "--yes", "--quiet", "--version", "99.0.0"], { env: h.env });
+      assert.equal(failed.code, 6);
+      assert.match(failed.stderr, /^tshup: error: .*99\.0\.0/m, "an error still speaks");
+    });
+
     test("human output: summary, next steps, --no-modify-path instructions", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();
@@ -482,9 +563,14 @@ for (const variant of cliVariants()) {
       assert.match(r.stdout, /tsh 17\.5\.1 installed/);
       assert.match(r.stdout, /PATH: left alone/);
       assert.ok(r.stdout.includes(path.join(h.root, "bin")), r.stdout);
-      assert.match(r.stdout, new RegExp(`tsh login --proxy=${proxy.addr.replace(/\./g, "\\.")}`));
+      assert.match(r.stdout, /^Next:\n {2}tsh login\n/m, "tsh's profile, seeded for this proxy, makes --proxy unneeded");
       assert.ok(!r.stderr.includes("\x1b["), "no escape codes when not a TTY");
       assert.ok(!fs.existsSync(path.join(h.home, ".profile")), "--no-modify-path touches no rc file");
+      const unseeded = await freshHome();
+      t.after(unseeded.cleanup);
+      const bare = await runCli(variant, ["--proxy", proxy.addr, "--no-config", "--user", "alice"], { env: unseeded.env });
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.match(bare.stdout, new RegExp(`^ {2}tsh login --proxy=${proxy.addr.replace(/\./g, "\\.")} --user=alice$`, "m"), "--no-config seeds no profile");
     });
   });
 }

@@ -1,68 +1,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
-import { cliVariants, makeHome, ROOT, runCli, snapshot } from "./support/cli.js";
-import { requireTool } from "./support/tools.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** tshup in a real terminal (tmux), driven by keystrokes and read from the screen. */
-class Terminal {
-  private readonly socket = `tshup-wizard-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private readonly tmux = requireTool("tmux", "tmux");
-  constructor(private readonly name: string) {}
-
-  async start(args: string[], env: Record<string, string>): Promise<void> {
-    const vars = Object.entries(env).map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`);
-    const cmd = ["env", "-i", ...vars, process.execPath, path.join(ROOT, "dist", "tshup.cjs"), ...args].join(" ");
-    // The stand-in serves from this process: tmux must not block its event loop.
-    await new Promise<void>((resolve, reject) =>
-      spawn(this.tmux, ["-L", this.socket, "new-session", "-d", "-s", this.name, "-x", "140", "-y", "50", `${cmd}; echo EXIT=$?; sleep 600`]).on("close", (c) =>
-        c === 0 ? resolve() : reject(new Error(`tmux exited ${c}`)),
-      ),
-    );
-  }
-
-  screen(): Promise<string> {
-    return new Promise((resolve) => {
-      let out = "";
-      const p = spawn(this.tmux, ["-L", this.socket, "capture-pane", "-p", "-J", "-S", "-200", "-t", this.name]);
-      p.stdout.on("data", (d) => (out += d));
-      p.on("close", () => resolve(out));
-    });
-  }
-
-  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.screen();
-      if (pattern.test(s)) return s;
-      if (Date.now() > end) throw new Error(`screen never showed ${pattern}:\n${s}`);
-      await sleep(100);
-    }
-  }
-
-  async keys(...keys: string[]): Promise<void> {
-    await new Promise((r) => spawn(this.tmux, ["-L", this.socket, "send-keys", "-t", this.name, ...keys]).on("close", r));
-    await sleep(150);
-  }
-
-  async type(text: string): Promise<void> {
-    await new Promise((r) => spawn(this.tmux, ["-L", this.socket, "send-keys", "-t", this.name, "-l", text]).on("close", r));
-    await sleep(150);
-  }
-
-  close(): void {
-    try {
-      execFileSync(this.tmux, ["-L", this.socket, "kill-server"], { stdio: "ignore" });
-    } catch {
-      // already gone
-    }
-  }
-}
+import { freePort, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { cliVariants, makeHome, runCli, snapshot } from "./support/cli.js";
+import { Terminal } from "./support/terminal.js";
 
 describe("the first-run wizard in a real terminal", () => {
   let standin: Standin;
@@ -85,6 +27,18 @@ describe("the first-run wizard in a real terminal", () => {
     return { h, term, before };
   }
 
+  /** The rest of a first run once the proxy is given: the user name, Proceed, and a finished install. */
+  async function asUserAndProceed(term: Terminal): Promise<void> {
+    await term.waitFor(/Teleport user name/);
+    await term.type("alice");
+    await term.keys("Enter");
+    await term.waitFor(/Go ahead\?/);
+    await term.keys("Enter");
+    const done = await term.waitFor(/EXIT=\d+/);
+    assert.match(done, /EXIT=0/);
+    assert.match(done, /tsh 17\.5\.1 installed/);
+  }
+
   test("asks only what is missing, shows the plan, and the answers flow into the result", async (t) => {
     const { h, term } = await session(t);
     await term.waitFor(/Teleport proxy/);
@@ -101,12 +55,67 @@ describe("the first-run wizard in a real terminal", () => {
     await term.keys("Enter");
     const done = await term.waitFor(/EXIT=\d+/);
     assert.match(done, /EXIT=0/);
-    assert.match(done, /tsh login --proxy=127\.0\.0\.1:\d+ --user=alice/);
+    assert.match(done, /^Next:\n {2}tsh login\n/m, "the profile seeded for alice makes --proxy and --user unneeded");
     assert.match(done, /ssh node\.example/);
     assert.match(done, /ssh: {2}~\/\.ssh\/tshup\/example\.conf \(created\), ~\/\.ssh\/config \(created\)/);
     const conf = fs.readdirSync(path.join(h.home, ".ssh", "tshup")).map((f) => fs.readFileSync(path.join(h.home, ".ssh", "tshup", f), "utf8")).join("");
     assert.match(conf, /keys\/127\.0\.0\.1\/alice/);
     assert.ok(fs.existsSync(path.join(h.home, ".local", "share", "tshup", "bin", "tsh")));
+  });
+
+  test("the header names the site the manifest describes", async (t) => {
+    const manifest = path.join(standin.dir, "site.yaml");
+    fs.writeFileSync(manifest, `name: Example Org\nclusters:\n  - proxy: ${proxy.addr}\n`);
+    const { term } = await session(t, ["--manifest", manifest]);
+    const s = await term.waitFor(/Teleport user name/);
+    assert.match(s, /^tshup sets up Teleport's tsh for Example Org\n\n.*Teleport user name/m);
+    await term.keys("C-c");
+    assert.match(await term.waitFor(/EXIT=\d+/), /EXIT=130/);
+  });
+
+  test("a proxy that cannot be reached is said, and asked again with the answer kept to edit", async (t) => {
+    const { term } = await session(t);
+    const nowhere = `127.0.0.1:${await freePort()}`;
+    await term.waitFor(/Teleport proxy/);
+    await term.type(nowhere);
+    await term.keys("Enter");
+    const s = await term.waitFor(/Check the address and try again[\s\S]*Teleport proxy/, 60_000);
+    assert.match(s, new RegExp(`could not reach https://${nowhere.replace(/\./g, "\\.")}/webapi/find: connect ECONNREFUSED`));
+    assert.match(s, /Check the address and try again \(2 more tries\), or press Ctrl-C to stop\./);
+    assert.match(s.slice(s.lastIndexOf("Teleport proxy")), new RegExp(`teleport\\.example\\.com\\) ${nowhere.replace(/\./g, "\\.")}\\s*$`), "the last answer stands ready to edit");
+    assert.doesNotMatch(s, /\S(retrying in)/, "each retry line starts a line of its own, not after the spinner");
+    await term.keys("C-u");
+    await term.type(proxy.addr);
+    await term.keys("Enter");
+    await asUserAndProceed(term);
+  });
+
+  test("a proxy that does not answer like one is asked again, three times at most, then exit 4", async (t) => {
+    const html = await standin.addProxy({ cluster: "portal", serverVersion: "17.5.1" });
+    html.setPing("<html><body>Sign in</body></html>", 200, "both");
+    t.after(() => html.close());
+    const { h, term, before } = await session(t);
+    await term.waitFor(/Teleport proxy/);
+    await term.type(html.addr);
+    for (const left of ["2 more tries", "1 more try"]) {
+      await term.keys("Enter");
+      await term.waitFor(new RegExp(`try again \\(${left}\\)[\\s\\S]*Teleport proxy`));
+    }
+    await term.keys("Enter");
+    const s = await term.waitFor(/EXIT=\d+/);
+    assert.match(s, /EXIT=4/);
+    assert.match(s, /tshup: error: https:\/\/127\.0\.0\.1:\d+\/webapi\/find is not a Teleport proxy: it answered an HTML page/);
+    assert.equal(s.match(/is not a Teleport proxy/g)?.length, 3, "each answer was tried and said");
+    assert.deepEqual(await snapshot(h.home), before);
+  });
+
+  test("a URL pasted from the browser gives its host and port, and the wizard says what it dropped", async (t) => {
+    const { term } = await session(t);
+    await term.waitFor(/Teleport proxy/);
+    await term.type(`${proxy.url}/web/login?redirect_uri=%2Fweb`);
+    await term.keys("Enter");
+    assert.match(await term.waitFor(/Teleport user name/), new RegExp(`Using ${proxy.addr.replace(/\./g, "\\.")}: /web/login\\?redirect_uri=%2Fweb is a page of its web UI, not part of the proxy's address\\.`));
+    await asUserAndProceed(term);
   });
 
   test("Customize changes the answers before anything is written", async (t) => {
@@ -152,6 +161,19 @@ describe("the first-run wizard in a real terminal", () => {
     const s = await term.waitFor(/EXIT=\d+/);
     assert.match(s, /EXIT=130/);
     assert.deepEqual(await snapshot(h.home), before);
+  });
+
+  test("tshup | tee log at a terminal: no question, and the hint says why it did not ask", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const term = new Terminal("tee");
+    t.after(() => term.close());
+    await term.start([], { ...h.env, ...standin.env, TERM: "xterm-256color" }, { pipeTo: `tee ${path.join(h.home, "log")}` });
+    const s = await term.waitFor(/EXIT=\d+/);
+    assert.match(s, /EXIT=2/);
+    assert.match(s, /tshup: error: no Teleport proxy given/);
+    assert.match(s, /hint: pass --proxy .*tshup asks only when its output is a terminal, and here it goes into a pipe or a file; run it without \| or > to be asked/);
+    assert.doesNotMatch(s, /Teleport proxy \(the address/, "nothing was asked");
   });
 
   test("uninstall at a terminal lists what it will remove and asks first; no keeps every file", async (t) => {

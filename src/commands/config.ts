@@ -7,7 +7,7 @@ import { usageError, networkError, TshupError } from "../core/errors.js";
 import { addStep } from "../core/report.js";
 import { parseHostCAs, type ClusterSshConfig } from "../core/sshconfig.js";
 import { seedSshConfig, removeSshConfig } from "../io/sshconfig.js";
-import { readProfileUser, seedTshProfile } from "../io/tshprofile.js";
+import { readCurrentProfile, readProfileUser, seedTshProfile } from "../io/tshprofile.js";
 import { exists, readRegularFile } from "../io/fsx.js";
 import type { QueriedCluster } from "./clusters.js";
 import type { ClusterInfo } from "../core/ping.js";
@@ -70,6 +70,19 @@ export async function teleportUserFor(ctx: Context, c: ClusterInfo): Promise<str
   return ctx.opts.user ?? (await readProfileUser(ctx.teleportHome, hostOf(tshProfileAddr(c))));
 }
 
+/**
+ * What to type to log in to a cluster: `tsh login` alone when tsh's current profile is the one
+ * tshup seeds for it (it names the proxy, and the user when it knows one), else with `--proxy`.
+ * --no-config seeds nothing, so it keeps `--proxy`.
+ */
+export async function loginCommand(ctx: Context, c: ClusterInfo): Promise<string> {
+  const profile = hostOf(tshProfileAddr(c));
+  const seeded = ctx.opts.seedConfig && (await readCurrentProfile(ctx.teleportHome)) === profile;
+  const profileUser = seeded ? await readProfileUser(ctx.teleportHome, profile) : null;
+  const user = ctx.opts.user && ctx.opts.user !== profileUser ? ` --user=${ctx.opts.user}` : "";
+  return `tsh login${seeded ? "" : ` --proxy=${c.proxy}`}${user}`;
+}
+
 const hostCAs = new Map<string, Promise<string[]>>();
 
 /**
@@ -120,9 +133,11 @@ export async function seedConfig(
   clusters: QueriedCluster[],
   tshPathFor: (c: QueriedCluster) => string,
   opts: { dryRun: boolean; quiet?: boolean },
-): Promise<{ changed: boolean; created: string[]; lines: string[] }> {
+): Promise<{ changed: boolean; created: string[]; lines: string[]; warnings: string[] }> {
   const { host, report } = ctx;
-  const warn = (line: string) => !opts.quiet && ctx.feedback.warn(line);
+  const warnings: string[] = [];
+  // Quiet: the caller says them, once (a plan's dry run is followed by the real step, or not at all).
+  const warn = (line: string) => (opts.quiet ? warnings.push(line) : ctx.feedback.warn(line));
   const created: string[] = [];
   const lines: string[] = [];
   let changed = false;
@@ -190,7 +205,7 @@ export async function seedConfig(
   if (!opts.dryRun) {
     addStep(report, "config", changed ? "done" : "skipped", changed ? lines.join("; ") : "ssh and tsh config already seeded");
   }
-  return { changed, created, lines };
+  return { changed, created, lines, warnings };
 }
 
 export async function removeTshupSshConfig(ctx: Context, dryRun: boolean, warn: boolean): Promise<{ file: string; action: string }[]> {

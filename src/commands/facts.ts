@@ -112,6 +112,8 @@ export interface LocalFacts extends Installed {
    * nothing at all to do and need not even take the lock.
    */
   settled: boolean;
+  /** What the config dry run would have warned about, for a run that does not go on to the real step. */
+  configWarnings: string[];
 }
 
 /**
@@ -133,10 +135,12 @@ export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[],
     pathEdits = (await platform.addToPath(layout, { dryRun: true })).edits.filter((e) => e.action !== "unchanged");
   }
   let config: PlanFacts["config"] = null;
+  let configWarnings: string[] = [];
   if (effects && ctx.opts.seedConfig) {
     const { seedConfig } = await import("./config.js");
     const r = await seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: true, quiet: opts.quiet });
     config = r.changed ? r.lines : [];
+    configWarnings = r.warnings;
   }
   const plan: PlanFacts = {
     groups: groups.map((g) => ({ id: g.target.id, version: g.target.version, clusters: g.clusters.map((c) => `${c.cluster || c.proxy} runs ${c.serverVersion}`), alias: g.alias })),
@@ -155,7 +159,7 @@ export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[],
   };
   const scratch = await Promise.all([layout.stagingDir, layout.trashDir].map((d) => fsp.readdir(d).then((n) => n.length > 0, () => false)));
   const settled = (await rootKind(layout)) === "owned" && !scratch.some(Boolean);
-  return { ...have, state, groups, plan, settled };
+  return { ...have, state, groups, plan, settled, configWarnings };
 }
 
 /**

@@ -58,6 +58,12 @@ export function hashSource(ctx: Context, artifactUrl: string, pinned: string | u
   return "sidecar over plain http";
 }
 
+/** What vouches for an artifact's hash, as --verbose says it: the pin or the sidecar's URL, and the signature. */
+export function voucherText(vouchedBy: ReturnType<typeof hashSource>, url: string, signature: { status: string; key?: string }): string {
+  const hash = vouchedBy === "pinned" ? "the pin in the site manifest" : `the ${vouchedBy} ${url}.sha256`;
+  return `${hash}; signature: ${signature.key ? `verified, key ${signature.key}` : signature.status}`;
+}
+
 /**
  * Downloads, verifies, runs once and moves into versions/<id>: nothing is runnable before the hash
  * matched. Whatever fails, the staged files go at once (a signal too), and a full disk also drops
@@ -127,8 +133,9 @@ async function fetchAndStage(ctx: Context, target: Target, base: string, onStagi
       url,
       name: target.artifact,
       sha256,
+      vouchedBy: voucherText(vouchedBy, url, signature),
+      log: feedback.verbose,
       partialPath,
-      retries: 4,
       now: host.now,
       onProgress: (p) => bar.update(p.received, p.total),
       newExtractor:

@@ -3,10 +3,10 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reportPaths, type Context } from "../context.js";
-import { canPrompt } from "../host.js";
+import { canPrompt, whyNotAsked } from "../host.js";
 import type { Tool } from "../core/artifact.js";
 import { addStep, clusterReport } from "../core/report.js";
-import { TshupError, fsError, systemError } from "../core/errors.js";
+import { TshupError, usageError, fsError, systemError } from "../core/errors.js";
 import { printable } from "../core/format.js";
 import { makePlan, planChanges, type Plan } from "../core/plan.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
@@ -17,13 +17,17 @@ import { gatherLocalFacts, tshPathFor, type Group, type LocalFacts } from "./fac
 import { cdnBase, installVersion } from "./fetch.js";
 import { planLines } from "./plan.js";
 import { settingsAfter } from "./settings.js";
+import type { ProxyAddress } from "../core/proxyaddr.js";
 import { printSummary } from "../ui/summary.js";
 import { seedConfig } from "./config.js";
 
 export async function runInstall(ctx: Context): Promise<number> {
   const { opts, layout, report, feedback, host } = ctx;
   const interactive = canPrompt(host, opts);
-  const proxies = await proxiesOrAsk(ctx, interactive);
+  // A root tshup must not use is refused before anything else: before a question, and before the network.
+  await stage(ctx, "root", () => claimRoot(layout, host, { write: false }));
+  if (interactive) (await import("../ui/wizard.js")).showHeader(host, ctx.site?.name);
+  const { proxies, clusters: answered } = await proxiesOrAsk(ctx, interactive);
   await askMissingNames(ctx, interactive);
   if (opts.jitterSeconds > 0) {
     // Spreads a fleet's cron runs so they do not reach the proxy and the CDN in the same second.
@@ -31,14 +35,12 @@ export async function runInstall(ctx: Context): Promise<number> {
     feedback.verbose(`waiting ${(delay / 1000).toFixed(1)} s (--jitter ${opts.jitterSeconds})`);
     await sleep(delay);
   }
-  // A root tshup must not use is refused before anything else, network included.
-  await stage(report, "root", () => claimRoot(layout, host, { write: false }));
-  const clusters = await stage(report, "proxy", () => queryClusters(ctx, proxies));
+  const clusters = answered ?? (await stage(ctx, "proxy", () => queryClusters(ctx, proxies)));
   report.paths = reportPaths(ctx);
 
   // options -> facts -> plan: decided once, then shown, confirmed or carried out as it is.
-  await stage(report, "preflight", () => preflight(ctx, null));
-  let facts = await stage(report, "preflight", () => gatherLocalFacts(ctx, clusters, { quiet: !opts.dryRun }));
+  await stage(ctx, "preflight", () => preflight(ctx, null));
+  let facts = await stage(ctx, "preflight", () => gatherLocalFacts(ctx, clusters, { quiet: !opts.dryRun }));
   let plan = makePlan(facts.plan);
   report.previous = facts.active?.version ?? null;
   report.version = report.previous;
@@ -54,6 +56,7 @@ export async function runInstall(ctx: Context): Promise<number> {
 
   if (!planChanges(plan) && facts.settled) {
     // Already current (the timer's usual run): nothing is written, so no lock is needed either.
+    for (const w of facts.configWarnings) feedback.warn(w);
     for (const line of planLines(ctx, plan)) addStep(report, "plan", "skipped", line);
     report.version = facts.active?.version ?? null;
     report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
@@ -62,9 +65,9 @@ export async function runInstall(ctx: Context): Promise<number> {
     return 0;
   }
   // What can be checked before the first change is: a run that would fail half-way fails here.
-  await stage(report, "preflight", () => preflight(ctx, plan));
-  await stage(report, "root", () => claimRoot(layout, host));
-  const lock = await stage(report, "lock", () =>
+  await stage(ctx, "preflight", () => preflight(ctx, plan));
+  await stage(ctx, "root", () => claimRoot(layout, host));
+  const lock = await stage(ctx, "lock", () =>
     acquireLock(layout.lockPath, {
       host,
       timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
@@ -73,17 +76,16 @@ export async function runInstall(ctx: Context): Promise<number> {
   );
   try {
     await cleanWorkAreas(layout);
-    if (lock.waited) {
-      // Another run changed the root while we waited: plan again from what is there now.
-      facts = await gatherLocalFacts(ctx, clusters, { quiet: true });
-      plan = makePlan(facts.plan);
-    }
+    // Another run may have changed the root between planning and the lock (it held the lock, or
+    // finished just before): plan again from what is there now, so a stale plan is never carried out.
+    facts = await gatherLocalFacts(ctx, clusters, { quiet: true });
+    plan = makePlan(facts.plan);
     await executePlan(ctx, { clusters, proxies, facts, plan });
   } finally {
     await lock.release();
   }
   report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
-  printSummary(ctx, clusters);
+  await printSummary(ctx, clusters);
   return 0;
 }
 
@@ -98,14 +100,14 @@ async function executePlan(ctx: Context, run: { clusters: QueriedCluster[]; prox
   const records = new Map<string, VersionRecord>(facts.installed.map((r) => [r.id, r]));
   for (const g of facts.groups) {
     if (plan.install.some((p) => p.id === g.target.id)) {
-      records.set(g.target.id, await stage(report, "download", () => installVersion(ctx, g.target, base)));
+      records.set(g.target.id, await stage(ctx, "download", () => installVersion(ctx, g.target, base)));
     } else {
       addStep(report, "download", "skipped", `tsh ${g.target.version} is already installed`);
     }
   }
   const active = facts.active;
   if (plan.activate) {
-    await stage(report, "activate", () => platform.activate(layout, records.get(plan.activate!.id)!));
+    await stage(ctx, "activate", () => platform.activate(layout, records.get(plan.activate!.id)!));
     addStep(report, "activate", "done", `tsh ${plan.activate.version} is now the active tsh${active ? ` (was ${active.version})` : ""}`);
   } else {
     addStep(report, "activate", "skipped", `tsh ${facts.groups[0]!.target.version} is already active`);
@@ -150,7 +152,7 @@ async function finishInstall(
   report.per_cluster = perClusterReport(ctx, groups);
 
   if (plan.path !== null) {
-    const outcome = await stage(report, "path", () => platform.addToPath(layout, { dryRun: false }));
+    const outcome = await stage(ctx, "path", () => platform.addToPath(layout, { dryRun: false }));
     state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
     addStep(report, "path", outcome.changed ? "done" : "skipped", outcome.changed ? `added ${layout.binDir} to PATH (${outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file).join(", ")})` : `${layout.binDir} is already on PATH`);
     for (const n of outcome.notes) feedback.warn(n);
@@ -160,7 +162,7 @@ async function finishInstall(
     addStep(report, "path", "skipped", "--no-modify-path");
   }
   if (plan.config !== null) {
-    const config = await stage(report, "config", () => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false }));
+    const config = await stage(ctx, "config", () => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false }));
     state.createdFiles = [...new Set([...state.createdFiles, ...config.created])];
   } else {
     addStep(report, "config", "skipped", "--no-config");
@@ -179,7 +181,7 @@ async function finishInstall(
 
   state.proxies = proxies.map((p) => p.addr);
   state.settings = settingsAfter(opts, state.settings);
-  await stage(report, "state", () => writeState(layout, state));
+  await stage(ctx, "state", () => writeState(layout, state));
 }
 
 /** Which tsh (and version) serves each cluster: `tsh`, or its tsh-<cluster> alias. */
@@ -195,11 +197,16 @@ function groupVersionFor(groups: Group[], c: QueriedCluster): string {
   return groups.find((g) => g.clusters.includes(c))!.target.version;
 }
 
-/** Runs one stage of an install; a failure is recorded under the stage's own name. */
-async function stage<T>(report: Context["report"], name: string, run: () => Promise<T>): Promise<T> {
+/** Runs one stage of an install; a failure is recorded under the stage's own name, and --verbose says how long each took. */
+async function stage<T>(ctx: Context, name: string, run: () => Promise<T>): Promise<T> {
+  const { report, host, feedback } = ctx;
+  const started = host.now();
   try {
-    return await run();
+    const out = await run();
+    feedback.verbose(`step ${name}: ${host.now() - started} ms`);
+    return out;
   } catch (err) {
+    feedback.verbose(`step ${name}: failed after ${host.now() - started} ms`);
     if (!report.steps.some((s) => s.status === "failed")) addStep(report, name, "failed", printable((err as Error)?.message ?? String(err), 300));
     throw err;
   }
@@ -250,16 +257,41 @@ async function requireWritable(target: string, kind: "file" | "directory"): Prom
   }
 }
 
-/** The proxies from flags, environment, manifest or profile; a person at a terminal is asked instead of failing. */
-async function proxiesOrAsk(ctx: Context, interactive: boolean) {
+/** How often the wizard asks for a proxy that cannot be reached before it gives up. */
+const PROXY_ATTEMPTS = 3;
+
+/**
+ * The proxies from flags, environment, manifest or profile. A person at a terminal is asked instead
+ * of failing, and the answer is tried at once: a proxy that cannot be reached or does not answer
+ * like one (a typo, a VPN not up yet) is said and asked again, with the answer kept to edit.
+ */
+async function proxiesOrAsk(ctx: Context, interactive: boolean): Promise<{ proxies: ProxyAddress[]; clusters?: QueriedCluster[] }> {
   try {
-    return await resolveProxies(ctx);
+    return { proxies: await resolveProxies(ctx) };
   } catch (err) {
-    if (!(err instanceof TshupError) || err.code !== "usage" || !interactive || ctx.opts.proxies.length > 0) throw err;
-    const { askProxy } = await import("../ui/wizard.js");
-    ctx.opts.proxies = [await askProxy(ctx.host)];
-    return resolveProxies(ctx);
+    if (!(err instanceof TshupError) || err.code !== "usage" || ctx.opts.proxies.length > 0) throw err;
+    if (!interactive) throw withWhyNotAsked(ctx, err);
   }
+  const { askProxy, tellProblem } = await import("../ui/wizard.js");
+  let answer: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    answer = await askProxy(ctx.host, answer);
+    ctx.opts.proxies = [answer];
+    const proxies = await resolveProxies(ctx);
+    try {
+      return { proxies, clusters: await queryClusters(ctx, proxies) };
+    } catch (err) {
+      if (!(err instanceof TshupError) || err.code !== "network" || attempt >= PROXY_ATTEMPTS) throw err;
+      const left = PROXY_ATTEMPTS - attempt;
+      tellProblem(ctx.host, err, `Check the address and try again (${left} more ${left === 1 ? "try" : "tries"}), or press Ctrl-C to stop.`);
+    }
+  }
+}
+
+/** A question tshup could not ask, its hint saying why when a person at a terminal could not tell. */
+function withWhyNotAsked(ctx: Context, err: TshupError): TshupError {
+  const why = whyNotAsked(ctx.host, ctx.opts);
+  return why ? usageError(err.message, `${err.hint}. ${why}`) : err;
 }
 
 /**
@@ -285,7 +317,7 @@ async function askMissingNames(ctx: Context, interactive: boolean): Promise<void
   for (const k of missing) opts.explicit.add(k);
 }
 
-function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan): number {
+async function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan): Promise<number> {
   const { report } = ctx;
   for (const line of planLines(ctx, plan)) addStep(report, "plan", "skipped", line);
   const wouldChange = planChanges(plan);
@@ -293,6 +325,6 @@ function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan): numbe
   report.would_change = wouldChange;
   report.plan = plan;
   report.clusters = clusters.map((c) => clusterReport(c, report.version));
-  printSummary(ctx, clusters);
+  await printSummary(ctx, clusters);
   return wouldChange ? 3 : 0;
 }

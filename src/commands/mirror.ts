@@ -11,7 +11,7 @@ import { COMMANDS } from "../commandline.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { atomicWriteFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
-import { cdnBase, hashSource } from "./fetch.js";
+import { cdnBase, hashSource, voucherText } from "./fetch.js";
 
 /** Names a site might try that Teleport publishes nothing under. */
 const NOT_PUBLISHED: Readonly<Record<string, string>> = {
@@ -144,7 +144,7 @@ interface Outcome {
 async function mirrorOne(ctx: Context, dir: string, url: string, name: string): Promise<Outcome> {
   const { opts, host, feedback } = ctx;
   // The CDN's sidecar bytes are kept verbatim in the mirror.
-  hashSource(ctx, url, undefined);
+  const vouchedBy = hashSource(ctx, url, undefined);
   const { sha256, bytes: sidecar } = await fetchSidecar(ctx.http, url);
   // The .sig travels with the artifact, checked against the digest before anything is written.
   const { checkSignature } = await import("../io/signatures.js");
@@ -174,9 +174,10 @@ async function mirrorOne(ctx: Context, dir: string, url: string, name: string): 
       url,
       name,
       sha256,
+      vouchedBy: voucherText(vouchedBy, url, signature),
+      log: feedback.verbose,
       partialPath,
       newExtractor: null,
-      retries: 4,
       now: host.now,
       onProgress: (p) => bar.update(p.received, p.total),
     });

@@ -66,6 +66,25 @@ export function joinHostPort(host: string, port: number | string): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * An address as a person pastes it from the browser's address bar: `https://host[:port]/web/login`
+ * is the proxy `host:port` and a page of its web UI. The page (path, query, fragment) is dropped and
+ * returned, so the wizard can say so; anything else is read as parseProxyAddress reads it.
+ */
+export function proxyFromBrowser(input: string): { address: ProxyAddress; dropped: string } {
+  const raw = input.trim();
+  if (/^https:\/\//i.test(raw)) {
+    try {
+      const u = new URL(raw);
+      const dropped = `${u.pathname === "/" ? "" : u.pathname}${u.search}${u.hash}`;
+      if (dropped && !u.username && !u.password) return { address: parseProxyAddress(`https://${u.host}`), dropped };
+    } catch {
+      // parseProxyAddress below says what is wrong with it.
+    }
+  }
+  return { address: parseProxyAddress(raw), dropped: "" };
+}
+
 /** Host of a host:port (IPv6 in brackets), as tsh's Profile.Name() takes it. */
 export function hostOf(addr: string): string {
   const m = /^\[([^\]]+)\]:\d+$/.exec(addr) ?? /^([^:]+):\d+$/.exec(addr);

@@ -33,6 +33,8 @@ export interface Report {
   error: { code: ErrorCode; message: string; hint: string } | null;
   action?: "none" | "install" | "upgrade" | "downgrade";
   installed?: string[];
+  /** What the run warned about, also under --quiet, which prints none of it. */
+  warnings?: string[];
   [extra: string]: unknown;
 }
 

@@ -2,11 +2,10 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import { header, type Http } from "./http.js";
 import type { StreamingExtractor } from "./extract.js";
 import { networkError, notFoundError, verificationError, fsError, TshupError } from "../core/errors.js";
-import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
+import { isRetryableError } from "../core/retry.js";
 import { parseSidecar } from "../core/artifact.js";
 import { byteBudgetCollector } from "./memory.js";
 import { readRegularFile } from "./fsx.js";
@@ -20,12 +19,14 @@ export interface DownloadJob {
   url: string;
   name: string;
   sha256: string;
+  /** What vouches for `sha256`, for --verbose. */
+  vouchedBy: string;
+  log?: (line: string) => void;
   /** Bytes land here while they stream; kept on failure so the next run resumes with Range. */
   partialPath: string;
   /** A fresh extractor for a (re)start from byte 0; null to only download (zip). */
   newExtractor: (() => Promise<StreamingExtractor>) | null;
   onProgress?: (p: Progress) => void;
-  retries: number;
   now: () => number;
 }
 
@@ -127,22 +128,12 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       }
     }
     let total: number | null = null;
-    for (let attempt = 0, complete = false; !complete; attempt++) {
-      const retryOr = async (err: Error, retryAfter?: string) => {
-        if (attempt >= job.retries) throw err;
-        await sleep(retryDelayMs(attempt, retryAfter, Math.random(), job.now()));
-      };
-      let res;
-      try {
-        res = await http.open(job.url, { offset });
-      } catch (err) {
-        if (!isRetryableError((err as { retryCode?: string }).retryCode)) throw err;
-        await retryOr(err as Error);
-        continue;
-      }
+    // Each attempt goes on from the bytes already kept; the one retry loop decides whether to try again.
+    await http.retrying(job.url, async () => {
+      const res = await http.open(job.url, { offset });
       if (res.status === 416 && offset > 0) {
         res.stream.destroy();
-        break; // we already hold every byte; the hash decides
+        return; // we already hold every byte; the hash decides
       }
       if (res.status === 404) {
         res.stream.destroy();
@@ -150,10 +141,10 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       }
       if (res.status !== 200 && res.status !== 206) {
         res.stream.destroy();
-        const err = networkError(`downloading ${job.url} failed: HTTP ${res.status}`, "try again later, or use a mirror with --cdn-url");
-        if (!isRetryableStatus(res.status)) throw err;
-        await retryOr(err, header(res.headers, "retry-after"));
-        continue;
+        throw Object.assign(networkError(`downloading ${job.url} failed: HTTP ${res.status}`, "try again later, or use a mirror with --cdn-url"), {
+          retryStatus: res.status,
+          retryAfter: header(res.headers, "retry-after"),
+        });
       }
       if (offset > 0 && (res.status === 200 || !contentRangeStartsAt(header(res.headers, "content-range"), offset))) {
         res.stream.destroy();
@@ -185,7 +176,6 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
         if (total !== null && offset < total) {
           throw Object.assign(new Error(`connection closed after ${offset} of ${total} bytes`), { retryCode: "ETRUNCATED" });
         }
-        complete = true;
       } catch (err) {
         res.stream.destroy();
         if (extractorError) throw extractorError;
@@ -195,10 +185,11 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
         if (err instanceof TshupError && err.code !== "network") throw err;
         const code = (err as { retryCode?: string; code?: string }).retryCode ?? (err as { code?: string }).code;
         const wrapped = networkError(`downloading ${job.url} was cut off after ${offset} bytes: ${(err as Error).message}`, "run tshup again; it resumes where it stopped");
-        if (!isRetryableError(code) && !/premature|aborted|socket|closed/i.test(String((err as Error).message))) throw wrapped;
-        await retryOr(wrapped);
+        // Node words some cuts without a code: they are cuts all the same.
+        const cut = /premature|aborted|socket|closed/i.test(String((err as Error).message));
+        throw Object.assign(wrapped, { retryCode: isRetryableError(code) ? code : cut ? "ERR_STREAM_PREMATURE_CLOSE" : undefined });
       }
-    }
+    });
   } finally {
     // A write error (a full disk) has already closed the stream: waiting for "close" again would
     // wait for ever.
@@ -221,6 +212,7 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
     }
   }
   const actual = hash.digest("hex");
+  job.log?.(`sha256 of ${job.name}: expected ${job.sha256} (from ${job.vouchedBy}), actual ${actual}: ${actual === job.sha256 ? "match" : "MISMATCH"}`);
   if (actual !== job.sha256) {
     await removePartial(job.partialPath);
     const err = verificationError(

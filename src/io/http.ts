@@ -12,13 +12,17 @@ import { envGet } from "../host.js";
 import { networkError, usageError } from "../core/errors.js";
 import { readRegularFileSync } from "./fsx.js";
 import { proxyForUrl } from "../core/proxyenv.js";
-import { isRetryableError, isRetryableStatus, retryDelayMs } from "../core/retry.js";
+import { retrying, type Outcome, type RetryNotice, type RetryPolicy } from "../core/retry.js";
 
 export interface HttpSettings {
   host: Host;
   caFile: string | null;
   timeoutMs: number;
   retries: number;
+  /** Told of each retry before its wait. */
+  onRetry?: (notice: RetryNotice) => void;
+  /** One line per request made (--verbose). */
+  log?: (line: string) => void;
 }
 
 export interface BufferedResponse {
@@ -66,8 +70,12 @@ export class Http {
   private withSystemStore = false;
   private readonly agentCache = new Map<string, ProxyAgents>();
 
+  private readonly policy: RetryPolicy;
+
   constructor(private readonly settings: HttpSettings) {
     this.ca = trustedCAs(settings, false);
+    const { host, retries, onRetry } = settings;
+    this.policy = { retries, random: () => host.random(), now: () => host.now(), sleep: (ms) => sleep(ms), onRetry: onRetry ?? (() => {}) };
   }
 
   private context(): tls.SecureContext | undefined {
@@ -88,19 +96,31 @@ export class Http {
    */
   async get(url: string, opts: { insecure?: boolean; maxBytes?: number } = {}): Promise<BufferedResponse> {
     const deadlineMs = Math.max(2 * this.settings.timeoutMs, 5_000);
-    return this.withRetries(url, async () => {
-      const res = await this.open(url, { insecure: opts.insecure ?? false, offset: 0, deadlineMs });
-      const body = await readAll(await decoded(res), opts.maxBytes ?? 4 * 1024 * 1024, url);
-      return { url, status: res.status, headers: res.headers, body };
-    });
+    return this.retrying(
+      url,
+      async () => {
+        const res = await this.open(url, { insecure: opts.insecure ?? false, offset: 0, deadlineMs });
+        const body = await readAll(await decoded(res), opts.maxBytes ?? 4 * 1024 * 1024, url);
+        return { url, status: res.status, headers: res.headers, body };
+      },
+      (r) => ({ status: r.status, retryAfter: header(r.headers, "retry-after") }),
+    );
+  }
+
+  /** Runs `attempt` under the one retry rule and loop (core/retry.ts), with this run's policy. */
+  retrying<T>(url: string, attempt: (n: number) => Promise<T>, answerOf?: (answer: T) => Outcome): Promise<T> {
+    return retrying(this.policy, url, attempt, answerOf);
   }
 
   /** Opens one streaming GET (from `offset` with a Range request), following redirects; the caller decides on retries. */
   async open(url: string, opts: { offset: number; insecure?: boolean; deadlineMs?: number }): Promise<StreamResponse> {
-    if (url.startsWith("file:")) return openFile(url, opts.offset);
+    if (url.startsWith("file:")) {
+      this.settings.log?.(`read ${url}${opts.offset > 0 ? ` from byte ${opts.offset}` : ""}`);
+      return openFile(url, opts.offset);
+    }
     let current = new URL(url);
     for (let hops = 0; ; hops++) {
-      const res = await this.request(current, opts);
+      const res = await this.logged(current, opts);
       const location = REDIRECTS.has(res.statusCode ?? 0) ? header(res.headers, "location") : undefined;
       if (location === undefined) {
         const declared = header(res.headers, "content-length");
@@ -113,6 +133,23 @@ export class Http {
       }
       res.destroy();
       current = redirectTarget(url, current, location, hops);
+    }
+  }
+
+  /** A request, and for --verbose the line that says what was asked, what came back and how long it took. */
+  private async logged(target: URL, opts: { offset: number; insecure?: boolean; deadlineMs?: number }): Promise<http.IncomingMessage> {
+    const log = this.settings.log;
+    if (!log) return this.request(target, opts);
+    const started = this.settings.host.now();
+    const asked = `GET ${target.href}${opts.offset > 0 ? ` from byte ${opts.offset}` : ""}`;
+    const took = () => `${this.settings.host.now() - started} ms`;
+    try {
+      const res = await this.request(target, opts);
+      log(`${asked}: HTTP ${res.statusCode} (${took()})`);
+      return res;
+    } catch (err) {
+      log(`${asked}: ${(err as Error).message} (${took()})`);
+      throw err;
     }
   }
 
@@ -171,26 +208,6 @@ export class Http {
       throw proxyRefusal(url, proxy, 407, null);
     }
     return response;
-  }
-
-  /** Runs `attempt` until it gives a final answer: retryable statuses and errors are tried again. */
-  async withRetries<T extends { status: number; headers: Record<string, string | string[] | undefined> }>(
-    url: string,
-    attempt: (n: number) => Promise<T>,
-  ): Promise<T> {
-    for (let n = 0; ; n++) {
-      let result: T;
-      try {
-        result = await attempt(n);
-      } catch (err) {
-        const code = (err as { retryCode?: string }).retryCode;
-        if (n >= this.settings.retries || !isRetryableError(code)) throw err;
-        await sleep(retryDelayMs(n, undefined, Math.random(), this.settings.host.now()));
-        continue;
-      }
-      if (!isRetryableStatus(result.status) || n >= this.settings.retries) return result;
-      await sleep(retryDelayMs(n, header(result.headers, "retry-after"), Math.random(), this.settings.host.now()));
-    }
   }
 
   private proxyAgents(proxy: string, insecure: boolean): ProxyAgents {

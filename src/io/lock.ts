@@ -15,8 +15,6 @@ interface LockOwner {
 }
 
 export interface Lock {
-  /** Whether another run held the lock first: what it changed was not there when this run planned. */
-  waited: boolean;
   release(): Promise<void>;
 }
 
@@ -60,7 +58,6 @@ export async function acquireLock(lockPath: string, opts: { host: Host; timeoutM
       }
       const forget = onAbort(() => releaseLockSync(lockPath, me.pid));
       return {
-        waited: told,
         release: async () => {
           forget();
           await releaseLock(lockPath, me.pid);

@@ -1,10 +1,10 @@
 import type { Context } from "../context.js";
 import type { ClusterInfo } from "../core/ping.js";
 import { tildify } from "../core/format.js";
-import { manifestClusterFor } from "../commands/config.js";
+import { loginCommand, manifestClusterFor } from "../commands/config.js";
 
 /** The few lines a person reads at the end: what happened, where tsh is, and what to type next. */
-export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
+export async function printSummary(ctx: Context, clusters: ClusterInfo[]): Promise<void> {
   const { report, opts, host, layout, platform } = ctx;
   if (opts.json || opts.quiet) return;
   const out = (s = "") => host.stdout.write(`${s}\n`);
@@ -44,7 +44,7 @@ export function printSummary(ctx: Context, clusters: ClusterInfo[]): void {
   if (first) {
     out("");
     out("Next:");
-    out(`  tsh login --proxy=${first.proxy}${opts.user ? ` --user=${opts.user}` : ""}`);
+    out(`  ${await loginCommand(ctx, first)}`);
     const example = exampleHost(ctx, first);
     if (example) out(`  ssh ${example}`);
   }

@@ -1,5 +1,6 @@
 import type { Host } from "../host.js";
-import { parseProxyAddress } from "../core/proxyaddr.js";
+import { proxyFromBrowser } from "../core/proxyaddr.js";
+import { printable } from "../core/format.js";
 import { TshupError } from "../core/errors.js";
 
 /** What the wizard can fill in; flags and the manifest pre-answer it, so it asks only the rest. */
@@ -37,16 +38,21 @@ async function guard<T>(ask: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function askProxy(host: Host, current?: string): Promise<string> {
+/**
+ * The proxy's `host:port`; a browser URL pasted whole gives its host and port, and the person is
+ * told. Asked again, the last answer stands on the line ready to edit.
+ */
+export async function askProxy(host: Host, previous?: string): Promise<string> {
   const input = await prompts.input();
-  return guard(() =>
+  const answer = await guard(() =>
     input(
       {
         message: "Teleport proxy (the address you open in a browser, e.g. teleport.example.com)",
-        default: current,
+        default: previous,
+        prefill: "editable",
         validate: (v) => {
           try {
-            parseProxyAddress(v);
+            proxyFromBrowser(v);
             return true;
           } catch (err) {
             return err instanceof TshupError ? err.message : String(err);
@@ -56,6 +62,19 @@ export async function askProxy(host: Host, current?: string): Promise<string> {
       context(host),
     ),
   );
+  const { address, dropped } = proxyFromBrowser(answer);
+  if (dropped) host.stdout.write(`Using ${address.addr}: ${printable(dropped, 80)} is a page of its web UI, not part of the proxy's address.\n`);
+  return address.addr;
+}
+
+/** The wizard's first line: what it sets up, and for whom when the site manifest gives its name. */
+export function showHeader(host: Host, siteName: string | undefined): void {
+  host.stdout.write(`tshup sets up Teleport's tsh${siteName ? ` for ${printable(siteName, 80)}` : ""}\n\n`);
+}
+
+/** An answer that did not work, said as the error would be, then what to do now. */
+export function tellProblem(host: Host, err: TshupError, next: string): void {
+  host.stdout.write(`${printable(err.message, 1000)}\n${err.hint ? `  hint: ${printable(err.hint, 1000)}\n` : ""}${next}\n`);
 }
 
 export async function askName(host: Host, message: string, current?: string): Promise<string> {
