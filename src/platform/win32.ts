@@ -5,7 +5,7 @@ import { envGet, uniqueTag } from "../host.js";
 import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
-import { fsError, systemError } from "../core/errors.js";
+import { systemError } from "../core/errors.js";
 import {
   USER_PATH_KEY,
   addToPath,
@@ -18,7 +18,7 @@ import {
   type EnvLookup,
   type RegValue,
 } from "../core/winpath.js";
-import { atomicWriteFile, exists, readTextIfExists, renameWithRetry, requireRealDir } from "../io/fsx.js";
+import { atomicWriteFile, exists, readTextIfExists, replaceExe, requireRealDir, type ReplaceOptions } from "../io/fsx.js";
 import { moveToTrash } from "../io/store.js";
 import { regExeUserEnvironment, type UserEnvironment } from "./win32-registry.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
@@ -61,6 +61,8 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     }));
   const prependProcessPath = deps.prependProcessPath ?? defaultPrependProcessPath;
   const windows = host.platform === "win32";
+  // A running tsh.exe goes into the root's trash, emptied by a later run once it has exited.
+  const trashAside = (layout: Layout): ReplaceOptions => ({ pid: host.pid, windows, moveAside: (file) => moveToTrash(layout, file, uniqueTag(host), windows) });
 
   async function readUserPath(): Promise<RegValue | null> {
     let v: RegValue | null;
@@ -129,7 +131,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
           await moveToTrash(layout, dest, uniqueTag(host), true);
           continue;
         }
-        await replaceExe(layout, path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, windows, host);
+        await replaceExe(path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, trashAside(layout));
       }
       await atomicWriteFile(path.join(layout.binDir, ACTIVE_MARKER), `${record.id}\n`);
     },
@@ -147,7 +149,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       const current = (await readTextIfExists(marker))?.trim();
       if (current === record.id && (await exists(dest))) return false;
       await requireRealDir(layout.binDir);
-      await replaceExe(layout, path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, windows, host);
+      await replaceExe(path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, trashAside(layout));
       await atomicWriteFile(marker, `${record.id}\n`);
       return true;
     },
@@ -214,48 +216,3 @@ async function removeStaleCopies(binDir: string): Promise<void> {
   }
   await Promise.all(names.filter((n) => /^\..+\.exe\.new-\d+$/.test(n)).map((n) => fsp.rm(path.join(binDir, n), { force: true }).catch(() => {})));
 }
-
-/**
- * Puts `source` at `dest` so that bin\tsh.exe is missing for as short a time as possible: the copy
- * is made (and flushed) beside it first; then one rename replaces it, which works unless the old
- * exe is running. If Windows refuses, the running one is renamed into the trash (allowed for a
- * running exe) and the copy renamed in right after; should that last step fail, the old one is
- * put back.
- */
-async function replaceExe(layout: Layout, source: string, dest: string, windows: boolean, host: Host): Promise<void> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.new-${host.pid}`);
-  try {
-    await fsp.copyFile(source, tmp);
-    const fh = await fsp.open(tmp, "r+");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw fsError(err, "write", tmp);
-  }
-  try {
-    await fsp.rename(tmp, dest);
-    return;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    if (!["EPERM", "EACCES", "EBUSY"].includes(code)) {
-      await fsp.rm(tmp, { force: true }).catch(() => {});
-      throw fsError(err, "replace", dest);
-    }
-  }
-  const aside = await moveToTrash(layout, dest, uniqueTag(host), windows).catch(async (err) => {
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  });
-  try {
-    await renameWithRetry(tmp, dest, windows);
-  } catch (err) {
-    if (aside) await fsp.rename(aside, dest).catch(() => {});
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw fsError(err, "replace", dest);
-  }
-}
-
