@@ -78,6 +78,8 @@ async function dispatch(ctx: import("./context.js").Context): Promise<number> {
       return (await import("./commands/doctor.js")).runDoctor(ctx);
     case "mirror":
       return (await import("./commands/mirror.js")).runMirror(ctx);
+    case "self":
+      return (await import("./commands/self.js")).runSelf(ctx);
   }
 }
 

@@ -4,7 +4,7 @@ import type { Tool } from "./core/artifact.js";
 import { isStrictVersion } from "./core/version.js";
 import { loginProblem, teleportUserProblem } from "./core/sshconfig.js";
 
-export const COMMANDS = ["install", "status", "list", "use", "uninstall", "doctor", "mirror"] as const;
+export const COMMANDS = ["install", "status", "list", "use", "uninstall", "doctor", "mirror", "self"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** One options object that every front end fills: flags, a manifest, the wizard. */
@@ -135,7 +135,10 @@ export function parseOptions(argv: string[]): Options {
   if (command === "use" && !help && positionals.length !== 1) {
     throw usageError("use needs exactly one VERSION", "e.g. tshup use 17.5.1; tshup list shows what is installed");
   }
-  if (command !== "use" && command !== "mirror" && positionals.length > 0 && !help) {
+  if (command === "self" && !help && (positionals.length !== 1 || !["install"].includes(positionals[0]!))) {
+    throw usageError(positionals.length === 0 ? "self needs a subcommand: install" : `self ${positionals.join(" ")}: expected self install`, "e.g. tshup self install");
+  }
+  if (command !== "use" && command !== "mirror" && command !== "self" && positionals.length > 0 && !help) {
     throw usageError(`unexpected argument "${positionals[0]}"`, HINT);
   }
 
@@ -197,6 +200,8 @@ Usage:
   tshup doctor              diagnose the setup and say how to fix what is wrong (exit 3: problems)
   tshup mirror DIR --version V[,V...] [--platforms P,...]
                             download and verify artifacts into DIR, laid out like the CDN
+  tshup self install        copy this executable to ~/.local/bin/tshup (Windows: %LOCALAPPDATA%\Programs\tshup)
+                            and put it on PATH
   tshup --version           print tshup's own version
 
 Flags:

@@ -6,6 +6,8 @@ import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
 import { fsError } from "../core/errors.js";
 import { renameWithRetry, requireRealDir } from "../io/fsx.js";
+import { selfCopyPresent } from "../io/self.js";
+import { selfInstallPath } from "../core/self.js";
 import { addPosixPath, removePosixPath, posixPathInstructions } from "./posix-path.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
 
@@ -62,7 +64,8 @@ export function posixStrategy(host: Host): PlatformStrategy {
     },
 
     async addToPath(layout, opts) {
-      const r = await addPosixPath(host, layout.root, layout.binDir, opts);
+      const also = opts.withSelf || (await selfCopyPresent(host)) ? [path.posix.dirname(selfInstallPath(host))] : [];
+      const r = await addPosixPath(host, layout.root, layout.binDir, { dryRun: opts.dryRun, also });
       return toOutcome(r);
     },
 

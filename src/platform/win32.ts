@@ -20,6 +20,8 @@ import {
 } from "../core/winpath.js";
 import { atomicWriteFile, exists, readTextIfExists, replaceExe, requireRealDir, type ReplaceOptions } from "../io/fsx.js";
 import { moveToTrash } from "../io/store.js";
+import { selfCopyPresent } from "../io/self.js";
+import { selfInstallPath } from "../core/self.js";
 import { regExeUserEnvironment, type UserEnvironment } from "./win32-registry.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
 
@@ -168,10 +170,11 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     },
 
     async addToPath(layout, opts): Promise<PathOutcome> {
-      const dir = layout.binDir;
+      const dirs = [layout.binDir, ...(opts.withSelf || (await selfCopyPresent(host)) ? [path.win32.dirname(selfInstallPath(host))] : [])];
       const before = await readUserPath();
-      const value = addToPath(before?.value ?? null, dir, lookup);
-      if (!opts.dryRun) prependProcessPath(dir, lookup);
+      // Added in reverse, each in front: the bin dir ends up first.
+      const value = [...dirs].reverse().reduce<string | null>((v, dir) => addToPath(v, dir, lookup), before?.value ?? null)!;
+      if (!opts.dryRun) for (const dir of [...dirs].reverse()) prependProcessPath(dir, lookup);
       if (before !== null && value === before.value) {
         return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
       }
@@ -184,7 +187,8 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     async removeFromPath(layout, opts): Promise<PathOutcome> {
       const before = await readUserPath();
       if (before === null) return { changed: false, edits: [], created: [], notes: [] };
-      const value = removeFromPath(before.value, layout.binDir, lookup);
+      // The stable copy's directory is tshup's own (Programs\tshup): only tshup puts it on the Path.
+      const value = [layout.binDir, path.win32.dirname(selfInstallPath(host))].reduce((v, dir) => removeFromPath(v, dir, lookup), before.value);
       if (value === before.value) return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
       // A value tshup created and that holds nothing else goes away entirely, as before.
       const drop = value === "" && opts.createdFiles.includes(USER_PATH_KEY);
