@@ -135,8 +135,8 @@ export function parseOptions(argv: string[]): Options {
   if (command === "use" && !help && positionals.length !== 1) {
     throw usageError("use needs exactly one VERSION", "e.g. tshup use 17.5.1; tshup list shows what is installed");
   }
-  if (command === "self" && !help && (positionals.length !== 1 || !["install"].includes(positionals[0]!))) {
-    throw usageError(positionals.length === 0 ? "self needs a subcommand: install" : `self ${positionals.join(" ")}: expected self install`, "e.g. tshup self install");
+  if (command === "self" && !help && (positionals.length !== 1 || !["install", "update"].includes(positionals[0]!))) {
+    throw usageError(positionals.length === 0 ? "self needs a subcommand: install or update" : `self ${positionals.join(" ")}: expected self install or self update`, "e.g. tshup self install");
   }
   if (command !== "use" && command !== "mirror" && command !== "self" && positionals.length > 0 && !help) {
     throw usageError(`unexpected argument "${positionals[0]}"`, HINT);
@@ -202,6 +202,8 @@ Usage:
                             download and verify artifacts into DIR, laid out like the CDN
   tshup self install        copy this executable to ~/.local/bin/tshup (Windows: %LOCALAPPDATA%\Programs\tshup)
                             and put it on PATH
+  tshup self update         replace that copy with the build the site publishes (manifest self_update.base_url),
+                            verified against its SHA256SUMS
   tshup --version           print tshup's own version
 
 Flags:

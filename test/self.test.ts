@@ -7,27 +7,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { makeHome, ROOT, runCli, snapshot, type CliVariant } from "./support/cli.js";
+import { ROOT, runCli, snapshot } from "./support/cli.js";
+import { BINARY, binarySkip, EXE, SCRIPT, selfHome } from "./support/self.js";
 import { requireTool } from "./support/tools.js";
-
-export const BINARY = path.join(ROOT, "dist", "bin", "tshup-linux-x64");
-const SCRIPT: CliVariant = { name: "tshup.cjs", command: [process.execPath, path.join(ROOT, "dist", "tshup.cjs")] };
-const EXE: CliVariant = { name: "tshup-linux-x64", command: [BINARY] };
-
-/** Why the binary tests do not run here, or false; a missing binary when they should is a failure. */
-export function binarySkip(): string | false {
-  if (process.env.TSHUP_TEST_BINARIES === "0") return "TSHUP_TEST_BINARIES=0: these run dist/bin/tshup-linux-x64";
-  if (process.platform !== "linux" || process.arch !== "x64") return "the linux-x64 executable runs only on linux-x64";
-  if (!fs.existsSync(BINARY)) throw new Error(`${BINARY} is missing: run npm run dist -- --targets linux-x64 (npm test does it), or set TSHUP_TEST_BINARIES=0`);
-  return false;
-}
-
-export async function selfHome() {
-  const h = await makeHome("tshup-self-");
-  const exe = path.join(h.home, ".local", "bin", "tshup");
-  const root = path.join(h.home, ".local", "share", "tshup");
-  return { ...h, exe, root };
-}
 
 /** The tshup a new login shell finds on PATH, and what it says it is. */
 function loginShellTshup(shell: string, env: Record<string, string>): string {
