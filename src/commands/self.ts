@@ -71,7 +71,8 @@ async function selfInstall(ctx: Context): Promise<number> {
     addStep(report, "copy", "done", `${source} -> ${dest}${previous ? ` (was ${showSelfVersion(previous)})` : ""}`);
   });
   await putSelfOnPath(ctx, path.dirname(dest));
-  printOutcome(ctx, `tshup ${showSelfVersion(RUNNING)} is at ${show(ctx, dest)}`);
+  const fresh = report.steps.some((s) => s.step === "path" && s.status === "done");
+  printOutcome(ctx, `tshup ${showSelfVersion(RUNNING)} is at ${show(ctx, dest)}${fresh ? "; open a new terminal to run it as tshup" : ""}`);
   return 0;
 }
 
