@@ -128,6 +128,22 @@ describe("self update from a site's https directory", { skip: binarySkip() }, ()
     assert.deepEqual(await fsp.readdir(path.dirname(h.exe)), ["tshup"]);
   });
 
+  test("while another run holds the lock beside the copy, an update waits, then gives up with exit 7 and the copy as it was", async (t) => {
+    const h = await installedHome();
+    t.after(h.cleanup);
+    publish(next);
+    const lock = path.join(path.dirname(h.exe), ".tshup.lock");
+    // This test's own process: alive, on this host, so the lock is live.
+    await fsp.writeFile(lock, JSON.stringify({ pid: process.pid, hostname: os.hostname(), since: new Date().toISOString() }));
+    const before = await fsp.readFile(h.exe);
+    const r = await runCli(EXE, ["self", "update", "--manifest", manifest, "--json"], { env: { ...h.env, TSHUP_LOCK_TIMEOUT: "1" } });
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.json.error.code, "system");
+    assert.match(r.json.error.message, new RegExp(`another tshup \\(pid ${process.pid} on .*\\) holds ${lock}`));
+    assert.ok((await fsp.readFile(h.exe)).equals(before));
+    await fsp.rm(lock);
+  });
+
   test("a build that does not match SHA256SUMS is exit 5 and leaves the copy byte for byte", async (t) => {
     const h = await installedHome();
     t.after(h.cleanup);

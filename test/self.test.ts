@@ -10,11 +10,35 @@ import path from "node:path";
 import { ROOT, runCli, snapshot } from "./support/cli.js";
 import { BINARY, binarySkip, EXE, SCRIPT, selfHome } from "./support/self.js";
 import { requireTool } from "./support/tools.js";
+import type { PlatformName } from "../src/host.js";
+import { isSelfWorkName, parseSelfVersion, parseSha256Sums, selfFileName } from "../src/core/self.js";
 
 /** The tshup a new login shell finds on PATH, and what it says it is. */
 function loginShellTshup(shell: string, env: Record<string, string>): string {
   return execFileSync(requireTool(shell, shell), ["-lc", "command -v tshup && tshup --version"], { env, encoding: "utf8" });
 }
+
+test("the published file names are npm run dist's, one per built target, and nothing else", () => {
+  const targets = JSON.parse(fs.readFileSync(path.join(ROOT, "scripts", "node-targets.json"), "utf8")).targets as Record<string, { output: string }>;
+  for (const [target, { output }] of Object.entries(targets)) {
+    const [os, arch] = target.split("-") as [string, string];
+    assert.equal(selfFileName(os === "win" ? "win32" : (os as PlatformName), arch), output, target);
+  }
+  for (const [platform, arch] of [["win32", "arm64"], ["linux", "ia32"], ["linux", "arm"], ["darwin", "ppc64"]] as const) {
+    assert.equal(selfFileName(platform, arch), null, `${platform}-${arch}`);
+  }
+});
+
+test("SHA256SUMS lines, version lines and the names of the work files beside the executable", () => {
+  const a = "A".repeat(64);
+  const sums = parseSha256Sums(`${a}  tshup-linux-x64\r\n${"b".repeat(64)} *tshup-win-x64.exe\n\n# comment\n${"c".repeat(63)}  short\n${"d".repeat(64)}  ../escape\n`);
+  assert.deepEqual([...sums], [["tshup-linux-x64", "a".repeat(64)], ["tshup-win-x64.exe", "b".repeat(64)]]);
+  assert.deepEqual(parseSelfVersion("tshup 0.1.0 (0123456789ab-dirty)\n"), { version: "0.1.0", commit: "0123456789ab-dirty" });
+  for (const bad of ["tshup 0.1 (x)", "tsh 0.1.0 (x)", "tshup 0.1.0", "tshup 0.1.0 (x) extra", "Teleport v17.5.1"]) assert.equal(parseSelfVersion(bad), null, bad);
+  for (const name of [".tshup.lock", ".tshup.partial", ".tshup.partial.json", ".tshup.new-123", ".tshup.old-123-abc-x1"]) assert.ok(isSelfWorkName("tshup", name), name);
+  for (const name of ["tshup", ".tshup.lockx", ".tshup.new-x", ".tshupx.lock", ".other.lock", ".tshup.exe.lock"]) assert.equal(isSelfWorkName("tshup", name), false, name);
+  assert.ok(isSelfWorkName("tshup.exe", ".tshup.exe.old-1-a-b"));
+});
 
 const doneSteps = (json: { steps: { status: string }[] }) => json.steps.filter((s) => s.status === "done");
 
