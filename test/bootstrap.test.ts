@@ -172,6 +172,11 @@ describe("the installers npm run dist writes, with a site's base URL built in", 
       const found = execFileSync(SHELLS[shell], ["-lc", "command -v tshup; tshup --version"], { env: h.env, encoding: "utf8" }).split("\n");
       assert.equal(found[0], exe);
       assert.match(found[1]!, /^tshup \S+ \(bootstrap-build\)$/);
+      // The same built-in manifest tells self update where to look: the site has nothing newer.
+      const update = await runCli({ name: "copy", command: [exe] }, ["self", "update", "--json"], { env: { ...h.env, NODE_EXTRA_CA_CERTS: standin.caFile } });
+      assert.equal(update.code, 0, update.stderr);
+      assert.equal(update.json.changed, false);
+      assert.equal(update.json.self.url, `${standin.cdnUrl}/tshup-linux-x64`);
     }
   });
 
