@@ -17,6 +17,9 @@
 // neither reaches tshup (a --require hook or --inspect meant for their own Node) nor changes V8's
 // flags, which would make V8 reject the cache and Node print a warning on every run.
 //
+// Beside them go SHA256SUMS and the one-line installers install.sh and install.ps1
+// (scripts/bootstrap.mjs), with the manifest's self_update.base_url built in when it has one.
+//
 // Output is reproducible: the same commit built twice on one machine gives identical bytes.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -31,6 +34,7 @@ import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
 import { bundle } from "./build.mjs";
 import { removeSignature, signAdhoc, verifySignature } from "./macho-sign.mjs";
+import { BOOTSTRAP_NAMES, renderBootstrap } from "./bootstrap.mjs";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const pins = JSON.parse(readFileSync(path.join(root, "scripts", "node-targets.json"), "utf8"));
@@ -311,6 +315,20 @@ async function buildTarget(target, cached, blob, work, outDir, tools) {
   return { name: pin.output, file: dest, sha256: createHash("sha256").update(data).digest("hex"), size: data.length };
 }
 
+/**
+ * The manifest as tshup will read it, checked by tshup's own validator (so a build never embeds one
+ * its executables would refuse with exit 2), for the base URL the installers get.
+ */
+async function checkedManifest(text, file) {
+  const { tsImport } = await import("tsx/esm/api");
+  const { parseManifest } = await tsImport("../src/core/manifest.ts", import.meta.url);
+  try {
+    return parseManifest(text, file);
+  } catch (err) {
+    throw new DistError(`--manifest: ${err.message}${err.hint ? `\n  hint: ${err.hint}` : ""}`);
+  }
+}
+
 async function gzipSize(file) {
   let n = 0;
   const counter = new Writable({
@@ -376,6 +394,7 @@ async function main(argv) {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), "tshup-dist-"));
   try {
     const embeddedManifest = opts.manifest ? await fs.readFile(opts.manifest, "utf8") : null;
+    const baseUrl = embeddedManifest === null ? null : ((await checkedManifest(embeddedManifest, opts.manifest)).self_update?.base_url ?? null);
     await bundle({ outfile: path.join(work, "tshup.cjs"), embeddedManifest });
     const blobs = {};
     if (targets.includes("linux-x64")) {
@@ -399,6 +418,7 @@ async function main(argv) {
     built.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const sums = built.map((b) => `${b.sha256}  ${b.name}\n`).join("");
     await fs.writeFile(path.join(opts.outDir, "SHA256SUMS"), sums);
+    for (const name of BOOTSTRAP_NAMES) await fs.writeFile(path.join(opts.outDir, name), renderBootstrap(name, baseUrl), { mode: 0o644 });
 
     const gz = await Promise.all(built.map((b) => gzipSize(b.file)));
     const w = Math.max(...built.map((b) => b.name.length));
@@ -407,6 +427,7 @@ async function main(argv) {
       process.stdout.write(`${b.name.padEnd(w)}  ${mib(b.size).padStart(10)}  ${mib(gz[i]).padStart(10)}\n`);
     });
     process.stdout.write(`\n${sums}`);
+    log(`${BOOTSTRAP_NAMES.join(" and ")}: ${baseUrl ? `download from ${baseUrl}` : "take the address from TSHUP_BASE_URL (install.sh: or its first argument)"}`);
     log(`wrote ${built.length} executables and SHA256SUMS to ${path.relative(process.cwd(), opts.outDir) || "."} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await fs.rm(work, { recursive: true, force: true });

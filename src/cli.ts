@@ -103,6 +103,9 @@ async function dispatch(ctx: import("./context.js").Context): Promise<number> {
       return (await import("./commands/mirror.js")).runMirror(ctx);
     case "completions":
       return (await import("./commands/completions.js")).runCompletions(ctx);
+    case "self install":
+    case "self update":
+      return (await import("./commands/self.js")).runSelf(ctx);
   }
 }
 

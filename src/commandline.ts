@@ -232,6 +232,44 @@ export const COMMANDS = {
     ],
     exits: [[0, "printed"], USAGE_EXIT],
   },
+  "self install": {
+    usage: "self install [flags]",
+    summary: "copy this executable to its stable per-user place, on PATH",
+    about:
+      "Copies the running tshup executable to ~/.local/bin/tshup (Windows: %LOCALAPPDATA%\\Programs\\tshup\\tshup.exe) atomically and puts that directory on PATH, so the fleet recipes and timers find it. A file there that is not a tshup build is left alone unless --force.",
+    flags: ["prefix", "no-modify-path", "force", "dry-run", ...OUTPUT_FLAGS, "help"],
+    flagHelp: { force: { help: "replace a file at that place that is not a tshup build" } },
+    examples: [
+      ["tshup self install", "run from the downloaded executable, once it is checked"],
+      ["tshup self install --dry-run", "exit 3 when it would copy or edit PATH"],
+    ],
+    exits: [
+      [0, "installed, or already there"],
+      [2, "usage: run from a script, not an executable; or a file there that is not tshup's"],
+      [3, "--dry-run: something would change"],
+      [7, "system: the copy or the PATH edit failed"],
+    ],
+  },
+  "self update": {
+    usage: "self update [flags]",
+    summary: "replace tshup with the site's newer build, verified against its SHA256SUMS",
+    about:
+      "Fetches SHA256SUMS from the manifest's self_update.base_url over verified https, downloads this platform's build, checks its hash and that it runs, and replaces the installed copy (or the running executable) atomically. The same build is nothing to do; an older one needs --force.",
+    flags: ["manifest", "force", "dry-run", ...NETWORK, ...OUTPUT_FLAGS, "help"],
+    flagHelp: { force: { help: "install the published build even when it is older than this one" } },
+    examples: [
+      ["tshup self update", "with the manifest built into a site's executable"],
+      ["tshup self update --manifest https://intranet.example.com/tshup.yaml --json", "from a manifest"],
+    ],
+    exits: [
+      [0, "updated, or already the published build"],
+      [2, "usage: no self_update.base_url in the manifest"],
+      [3, "--dry-run: it would update"],
+      [4, "network: SHA256SUMS or the build not reachable or missing"],
+      [5, "verification: the build's hash does not match"],
+      [7, "system: the lock not obtained in time, or the file not replaced"],
+    ],
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type Command = keyof typeof COMMANDS;

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import os from "node:os";
+import sea from "node:sea";
 import tty from "node:tty";
 
 export type PlatformName = "linux" | "darwin" | "win32";
@@ -22,6 +23,8 @@ export interface Host {
   stdin?: NodeJS.ReadableStream;
   stdinIsTTY: boolean;
   hostname: string;
+  /** The running single executable's path, or null when tshup runs as a script under Node. */
+  selfExecutable: string | null;
   now(): number;
   /** Uniform in [0, 1): backoff jitter, fleet jitter and unique names. */
   random(): number;
@@ -66,6 +69,11 @@ export function realHost(): Host {
     },
     stdinIsTTY: tty.isatty(0),
     hostname: os.hostname(),
+    // Asked only by the commands that copy or replace tshup itself.
+    get selfExecutable() {
+      // Node's own answer: process.execPath is then tshup itself, not a Node running a script.
+      return sea.isSea() ? process.execPath : null;
+    },
     now: () => Date.now(),
     random: () => Math.random(),
     isProcessAlive,

@@ -14,7 +14,8 @@ import { requireTool } from "./support/tools.js";
 /** What completing at the end of each line offers, as a sorted set (a trailing "/" on directories dropped). */
 type Offers = string[][];
 
-const COMMAND_WORDS = [...Object.keys(OWN_FLAGS), "help"].sort();
+// A command of two words ("self install") is offered by its first word.
+const COMMAND_WORDS = [...new Set([...Object.keys(OWN_FLAGS).map((c) => c.split(" ")[0]!), "help"])].sort();
 
 /** The same lines for every shell, and what each must offer. */
 const CASES: [line: string, offers: string[]][] = [
@@ -47,7 +48,7 @@ const GROUPED: Record<string, CommandSpec> = {
   "self update": { ...COMMANDS.list, summary: "replace tshup with a newer build", flags: ["dry-run", "json", "help"] },
 };
 const GROUPED_CASES: [string, string[]][] = [
-  ["tshup ", [...COMMAND_WORDS, "self"].sort()],
+  ["tshup ", [...new Set([...COMMAND_WORDS, "self"])].sort()],
   ["tshup self ", ["install", "update"]],
   ["tshup self up", ["update"]],
   ["tshup self update --", ["--dry-run", "--help", "--json"]],
@@ -171,7 +172,9 @@ describe("shell completions, loaded in the real shells", () => {
     for (const [command, flags] of Object.entries(OWN_FLAGS)) {
       assert.match(text, new RegExp(`^ {8}'${command}' = @\\(${flags.map((f) => `'--${f}'`).join(", ")}\\)$`, "m"), `${command}'s flags`);
     }
-    assert.match(text, new RegExp(`^ {8}'' = @\\(${Object.keys(OWN_FLAGS).map((c) => `'${c}'`).join(", ")}\\)$`, "m"), "the commands");
+    const firstWords = [...new Set(Object.keys(OWN_FLAGS).map((c) => c.split(" ")[0]!))];
+    assert.match(text, new RegExp(`^ {8}'' = @\\(${firstWords.map((c) => `'${c}'`).join(", ")}\\)$`, "m"), "the commands");
+    assert.match(text, /^ {8}'self' = @\('install', 'update'\)$/m, "a group's subcommands");
     assert.match(text, /^ {8}'--edition' = @\('auto', 'community', 'ent'\)$/m);
     assert.match(text, /^ {8}'completions' = @\('bash', 'zsh', 'fish', 'powershell'\)$/m);
   });

@@ -15,6 +15,7 @@ test("the example and seed manifests parse", () => {
   assert.deepEqual(example.tools, ["tsh", "tctl"]);
   assert.equal(example.policy?.version, "17.5.1");
   assert.equal(example.clusters?.length, 2);
+  assert.equal(example.self_update?.base_url, "https://intranet.example.org/tshup");
   assert.deepEqual(example.clusters?.[1]?.ssh?.options?.SendEnv, ["LANG", "LC_*"]);
 
   const seed = parseManifest(read("seed-site.yaml"), "seed-site.yaml");
@@ -54,6 +55,12 @@ test("JSON manifests work too, tab-indented ones included", () => {
   const json = '{\n\t"tools": ["tsh"],\n\t"clusters": [\n\t\t{"proxy": "https://teleport.example.org:3080", "ssh": {"style": "tsh-proxy"}}\n\t]\n}\n';
   const m = parseManifest(json, "site.json");
   assert.equal(m.clusters?.[0]?.proxy, "https://teleport.example.org:3080");
+});
+
+test("self_update.base_url names an https directory, kept without its trailing slash", () => {
+  const m = parseManifest("self_update:\n  base_url: https://intranet.example.org/tshup/\n", "site.yaml");
+  assert.deepEqual(m.self_update, { base_url: "https://intranet.example.org/tshup" });
+  assert.equal(parseManifest("self_update: {base_url: 'https://[::1]:8443'}\n", "site.yaml").self_update?.base_url, "https://[::1]:8443");
 });
 
 test("sha256 pins are accepted in either hex case and kept lower-case", () => {
@@ -109,6 +116,15 @@ const BAD: [string, string, RegExp][] = [
   ["login with a space", "login: j doe\n", /^manifest site\.yaml: login must be a user name: letters, digits and \. _ @ - only/],
   ["user with a slash", "user: a/b\n", /^manifest site\.yaml: user must be letters, digits and \. _ @ \+ = , - only/],
   ["bad cdn scheme", "cdn: ftp://mirror.example.org\n", /cdn must be a URL starting with https:\/\/, http:\/\/ or file:\/\//],
+  ["self_update over http", "self_update:\n  base_url: http://intranet.example.org/tshup\n", /^manifest site\.yaml: self_update\.base_url must be an https:\/\/ URL of a directory/],
+  ["self_update from a file", "self_update:\n  base_url: file:///srv/tshup\n", /self_update\.base_url must be an https:\/\/ URL/],
+  ["self_update without a host", "self_update:\n  base_url: https://\n", /self_update\.base_url must be an https:\/\/ URL of a directory, without a query, fragment or password, e\.g\. https:\/\/intranet\.example\.org\/tshup \(got "https:\/\/"\)$/],
+  ["self_update with a query", "self_update:\n  base_url: https://a.example.org/t?x=1\n", /self_update\.base_url must be an https:\/\/ URL of a directory, without a query/],
+  ["self_update with a password", "self_update:\n  base_url: https://u:p@a.example.org/t\n", /self_update\.base_url must be/],
+  ["self_update with a space", "self_update:\n  base_url: https://a.example.org/t x\n", /self_update\.base_url must be an https:\/\/ URL/],
+  ["self_update as a string", "self_update: https://a.example.org/t\n", /^manifest site\.yaml: self_update must be a mapping \(got "https:\/\/a\.example\.org\/t"\)/],
+  ["self_update without base_url", "self_update: {}\n", /^manifest site\.yaml: self_update is missing base_url$/],
+  ["self_update unknown key", "self_update:\n  base_url: https://a.example.org\n  channel: beta\n", /^manifest site\.yaml: self_update\.channel is not a known key \(self_update takes base_url\)$/],
   ["bad edition", "edition: enterprise\n", /edition must be one of auto, community, ent \(got "enterprise"\)/],
   ["ask twice", "ask: [user, user]\n", /ask lists "user" twice/],
   ["top level a list", "- proxy: a\n", /^manifest site\.yaml: its top level must be a mapping/],

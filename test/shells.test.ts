@@ -376,3 +376,24 @@ test("a root PATH cannot hold is refused with a usage error", async () => {
   await assert.rejects(addPosixPath(host, "/a:b", "/a:b/bin", { dryRun: true }), { name: "TshupError", code: "usage" });
   await assert.rejects(addPosixPath(host, "relative", "relative/bin", { dryRun: true }), { code: "usage" });
 });
+
+test("a second directory (tshup's own copy's) comes right after the bin dir, once, in every shell; removal takes both away", async () => {
+  const w = await makeWorld();
+  const selfDir = path.join(w.home, ".local", "bin");
+  // Already on PATH, as Debian's ~/.profile puts it: it is moved, not repeated.
+  const host = fakeHost(w.home, { PATH: `${selfDir}:${CLEAN_PATH}`, SHELL: SHELL_TOOLS.bash });
+  const env = { HOME: w.home, PATH: `${selfDir}:${CLEAN_PATH}`, SHELL: SHELL_TOOLS.bash, TERM: "dumb" };
+  // bash -i reads ~/.bashrc, which tshup edits only when it exists.
+  await fs.writeFile(path.join(w.home, ".bashrc"), "# mine\n");
+  const before = await snapshot(w.home);
+  await addPosixPath(host, w.root, w.binDir, { dryRun: false, also: [selfDir] });
+  for (const how of ALL) {
+    const got = probe(how, env);
+    assert.deepEqual(got.path.slice(0, 2), [w.binDir, selfDir], `${how}\n${got.raw}`);
+    assert.equal(got.path.filter((d) => d === selfDir).length, 1, `${how}: ${selfDir} more than once\n${got.raw}`);
+  }
+  const again = await addPosixPath(host, w.root, w.binDir, { dryRun: false, also: [selfDir] });
+  assert.equal(again.changed, false);
+  await removePosixPath(host, w.root, { dryRun: false, createdFiles: [] });
+  assert.deepEqual(await snapshot(w.home), before, "the home is as it was");
+});

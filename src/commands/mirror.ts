@@ -1,5 +1,3 @@
-import crypto from "node:crypto";
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Context } from "../context.js";
@@ -10,7 +8,7 @@ import { fsError, TshupError, usageError } from "../core/errors.js";
 import { COMMANDS } from "../commandline.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
-import { atomicWriteFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
+import { atomicWriteFile, hashFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
 import { cdnBase, hashSource, voucherText } from "./fetch.js";
 
 /** Names a site might try that Teleport publishes nothing under. */
@@ -201,27 +199,6 @@ async function keepSignature(file: string, bytes: Buffer): Promise<void> {
   const current = await readFileIfExists(file);
   if (current?.equals(bytes)) return;
   await atomicWriteFile(file, bytes, { mode: 0o644 });
-}
-
-/** SHA-256 of a file in the mirror, or null when there is none. */
-async function hashFile(file: string): Promise<string | null> {
-  const hash = crypto.createHash("sha256");
-  // A FIFO or device in the mirror would never end: only a regular file is read.
-  const st = await fs.promises.lstat(file).catch(() => null);
-  if (st && !st.isFile()) {
-    if (st.isDirectory()) return null;
-    throw fsError(Object.assign(new Error("not a regular file"), { code: "EINVAL" }), "read", file);
-  }
-  try {
-    for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return null;
-    // A directory where a file should be is as good as absent: it gets replaced, or the rename says why.
-    if (code === "EISDIR") return null;
-    throw fsError(err, "read", file);
-  }
-  return hash.digest("hex");
 }
 
 async function writeSidecar(file: string, data: Buffer): Promise<void> {

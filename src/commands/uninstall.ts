@@ -1,4 +1,5 @@
 import fsp from "node:fs/promises";
+import path from "node:path";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt } from "../host.js";
 import { addStep } from "../core/report.js";
@@ -6,6 +7,7 @@ import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState } from "../io/store.js";
 import { requireOwnRoot, rootInventory, type RootEntry } from "../io/root.js";
 import { installedAndActive } from "./facts.js";
+import { selfDirIsOwn, selfWorkFiles } from "../core/self.js";
 
 /**
  * Removes exactly what tshup added: versions, bin entries, env scripts, state, its work areas, rc
@@ -32,16 +34,20 @@ export async function runUninstall(ctx: Context): Promise<number> {
   const inventory = rootExists ? await rootInventory(layout) : [];
   const ours = inventory.filter((e) => e.ours);
   const foreign = inventory.filter((e) => !e.ours);
+  const { selfCopyInventory, withSelfLock } = await import("./self.js");
+  const self = await selfCopyInventory(ctx);
   const planned = [
     ...pathPlan.edits.filter((e) => e.action !== "unchanged").map((e) => `${e.action === "deleted" ? "delete" : "restore"} ${show(e.file)}`),
     ...sshPlan.map((e) => `${e.action === "removed" ? "delete" : "restore"} ${show(e.file)}`),
     ...ours.filter((e) => !isContainer(e, layout)).map((e) => `delete ${show(e.path)}`),
+    ...self.remove.map((f) => `delete ${show(f)}`),
   ];
   if (rootExists && foreign.length === 0) planned.push(`delete ${show(layout.root)}`);
 
   if (opts.dryRun) {
     for (const line of planned) addStep(report, "plan", "skipped", line);
     for (const e of foreign) addStep(report, "keep", "skipped", `keep ${show(e.path)} (not made by tshup)`);
+    if (self.foreign) addStep(report, "keep", "skipped", `keep ${show(self.foreign)}`);
     report.dry_run = true;
     report.would_change = planned.length > 0;
     report.version = report.previous;
@@ -51,6 +57,7 @@ export async function runUninstall(ctx: Context): Promise<number> {
     }
     return planned.length > 0 ? 3 : 0;
   }
+  if (self.foreign) ctx.feedback.warn(`keeping ${show(self.foreign)}: tshup removes only its own executable there`);
   if (planned.length === 0) {
     addStep(report, "root", "skipped", `nothing of tshup's to remove (${show(layout.root)} does not exist)`);
     if (!opts.json && !opts.quiet) host.stdout.write(`Nothing to remove: tshup is not installed in ${show(layout.root)}\n`);
@@ -58,7 +65,8 @@ export async function runUninstall(ctx: Context): Promise<number> {
   }
   if (canPrompt(host, opts)) {
     host.stdout.write(`tshup uninstall will:\n${planned.map((l) => `  ${l}\n`).join("")}`);
-    if (foreign.length > 0) host.stdout.write(`and keep what tshup did not make:\n${foreign.map((e) => `  ${show(e.path)}\n`).join("")}`);
+    const kept = [...foreign.map((e) => show(e.path)), ...(self.foreign ? [show(self.foreign)] : [])];
+    if (kept.length > 0) host.stdout.write(`and keep what tshup did not make:\n${kept.map((k) => `  ${k}\n`).join("")}`);
     const { askYesNo } = await import("../ui/wizard.js");
     if (!(await askYesNo(host, "Remove these?", false))) {
       host.stdout.write("Nothing was changed.\n");
@@ -82,6 +90,14 @@ export async function runUninstall(ctx: Context): Promise<number> {
     for (const e of foreign) ctx.feedback.warn(`kept ${show(e.path)}: tshup did not make it`);
   } finally {
     await lock?.release();
+  }
+  // Its own installed copy (self install), under the lock self update takes, so neither races.
+  if (self.remove.length > 0) {
+    await withSelfLock(ctx, self.exe, async () => {
+      for (const f of self.remove.filter((x) => x !== selfWorkFiles(self.exe, host).lock)) await removeEntry(ctx, { path: f, ours: true }, layout);
+    });
+    if (selfDirIsOwn(host)) await fsp.rmdir(path.dirname(self.exe)).catch(() => {});
+    addStep(report, "self", "done", `removed ${show(self.exe)}`);
   }
   if (rootExists) {
     const left = await fsp.rmdir(layout.root).then(

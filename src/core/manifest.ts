@@ -55,6 +55,8 @@ export interface Manifest {
   user?: string;
   login?: string;
   clusters?: ManifestCluster[];
+  /** Where the site's tshup builds and their SHA256SUMS are (`tshup self update`), without a trailing slash. */
+  self_update?: { base_url: string };
 }
 
 const HINT = "correct the manifest; every key and its format is described in tshup's manifests/schema.json";
@@ -188,6 +190,19 @@ export function parseManifest(text: string, source: string): Manifest {
     } catch {
       throw fail(`cdn must be a URL such as https://mirror.example.org/teleport (got ${shown(m.cdn)})`);
     }
+  }
+  if (m.self_update) {
+    // What it names replaces tshup itself: only verified https, and a URL that says exactly where.
+    let u: URL | null = null;
+    try {
+      u = new URL(m.self_update.base_url);
+    } catch {
+      // Reported below.
+    }
+    if (!u || u.protocol !== "https:" || !u.hostname || u.search || u.hash || u.username || u.password) {
+      throw fail(`self_update.base_url must be an https:// URL of a directory, without a query, fragment or password, e.g. https://intranet.example.org/tshup (got ${shown(m.self_update.base_url)})`);
+    }
+    m.self_update.base_url = m.self_update.base_url.replace(/\/+$/, "");
   }
   if (m.user !== undefined) {
     const p = teleportUserProblem(m.user);

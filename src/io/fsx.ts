@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import fsSync, { constants as fsConstants } from "node:fs";
 import path from "node:path";
@@ -218,3 +219,79 @@ export async function requireRealDir(dir: string): Promise<void> {
   }
 }
 
+
+export interface ReplaceOptions {
+  /** Names the copy in progress (`.<name>.new-<pid>`), which a later run recognises and removes. */
+  pid: number;
+  windows: boolean;
+  /** Renames the old file out of the way, and says where it went (null: nothing was there). */
+  moveAside: (file: string) => Promise<string | null>;
+  /** Set on the copy before it is renamed into place, so it is never seen with another mode. */
+  mode?: number;
+}
+
+/**
+ * Puts a copy of `source` at `dest` so that `dest` is missing for as short a time as possible: the
+ * copy is made (and flushed) beside it first; then one rename replaces it, which works unless the
+ * old exe is running on Windows. If Windows refuses, the running one is renamed aside (allowed for
+ * a running exe) and the copy renamed in right after; should that last step fail, the old one is
+ * put back.
+ */
+export async function replaceExe(source: string, dest: string, opts: ReplaceOptions): Promise<void> {
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.new-${opts.pid}`);
+  try {
+    await fs.copyFile(source, tmp);
+    if (opts.mode !== undefined) await fs.chmod(tmp, opts.mode);
+    const fh = await fs.open(tmp, "r+");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw fsError(err, "write", tmp);
+  }
+  try {
+    await fs.rename(tmp, dest);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (!["EPERM", "EACCES", "EBUSY"].includes(code)) {
+      await fs.rm(tmp, { force: true }).catch(() => {});
+      throw fsError(err, "replace", dest);
+    }
+  }
+  const aside = await opts.moveAside(dest).catch(async (err) => {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  });
+  try {
+    await renameWithRetry(tmp, dest, opts.windows);
+  } catch (err) {
+    if (aside) await fs.rename(aside, dest).catch(() => {});
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw fsError(err, "replace", dest);
+  }
+}
+
+/** SHA-256 of a regular file, or null when there is none (a directory in its place counts as none). */
+export async function hashFile(file: string): Promise<string | null> {
+  const hash = crypto.createHash("sha256");
+  // A FIFO or device would never end: only a regular file is read.
+  const st = await fs.lstat(file).catch(() => null);
+  if (st && !st.isFile()) {
+    if (st.isDirectory()) return null;
+    throw fsError(Object.assign(new Error("not a regular file"), { code: "EINVAL" }), "read", file);
+  }
+  try {
+    for await (const chunk of fsSync.createReadStream(file)) hash.update(chunk as Buffer);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    // A directory where a file should be is as good as absent: it gets replaced, or the rename says why.
+    if (code === "EISDIR") return null;
+    throw fsError(err, "read", file);
+  }
+  return hash.digest("hex");
+}

@@ -3,6 +3,8 @@ import type { Host } from "../host.js";
 import { parseTshVersionOutput } from "../core/version.js";
 import { verificationError } from "../core/errors.js";
 import { clusterNameProblem } from "../core/sshconfig.js";
+import { parseSelfVersion, type SelfVersion } from "../core/self.js";
+import { printable } from "../core/format.js";
 
 /**
  * Runs a freshly installed tsh once, as tsh's own updater does, and checks it is the version we
@@ -61,4 +63,21 @@ export function parseLeafClusters(json: string): string[] {
     .map((c) => c.cluster_name)
     .filter((n) => n.length <= 253 && clusterNameProblem(n) === null);
   return [...new Set(names)].sort();
+}
+
+/**
+ * Runs a tshup executable with `--version` alone (nothing else: whichever build it is, that does
+ * only print) and reads its version line. `hint` says what to do when it does not run or is not
+ * tshup, which depends on where the file came from.
+ */
+export async function readSelfVersion(host: Host, file: string, hint: string): Promise<SelfVersion> {
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile(file, ["--version"], { env: host.env as NodeJS.ProcessEnv, timeout: 60_000, windowsHide: true, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(verificationError(`${file} does not run here: ${printable(stderr || err.message, 200)}`, hint));
+      else resolve(stdout);
+    });
+  });
+  const v = parseSelfVersion(output);
+  if (!v) throw verificationError(`${file} printed ${JSON.stringify(printable(output, 80))} for --version, not tshup's "tshup <version> (<commit>)"`, hint);
+  return v;
 }

@@ -34,14 +34,15 @@ export function envScriptPaths(root: string): { sh: string; fish: string } {
 /**
  * Writes the env scripts and puts the tshup block in the startup files of every shell in use.
  * Files that were absent are reported as "created"; the caller keeps those in its state so that
- * uninstall may delete them.
+ * uninstall may delete them. `also` names directories that go on PATH right after the bin dir.
  */
-export async function addPosixPath(host: Host, root: string, binDir: string, opts: { dryRun: boolean }): Promise<PathResult> {
-  checkDirs(root, binDir);
+export async function addPosixPath(host: Host, root: string, binDir: string, opts: { dryRun: boolean; also?: string[] }): Promise<PathResult> {
+  const also = opts.also ?? [];
+  for (const dir of [binDir, ...also]) checkDirs(root, dir);
   const scripts = envScriptPaths(root);
   const edits: RcEdit[] = [];
-  edits.push(await putScript(scripts.sh, posixEnvScript(binDir), opts.dryRun));
-  edits.push(await putScript(scripts.fish, fishEnvScript(binDir), opts.dryRun));
+  edits.push(await putScript(scripts.sh, posixEnvScript(binDir, ...also), opts.dryRun));
+  edits.push(await putScript(scripts.fish, fishEnvScript(binDir, ...also), opts.dryRun));
 
   const probe = makeProbe(host);
   const seen = new Set<string>();

@@ -7,6 +7,8 @@ import type { VersionRecord } from "../io/store.js";
 import { fsError } from "../core/errors.js";
 import { removeWithRetry, renameWithRetry, requireRealDir } from "../io/fsx.js";
 import { tildify } from "../core/format.js";
+import { selfCopyPresent } from "../io/self.js";
+import { selfInstallPath } from "../core/self.js";
 import { addPosixPath, removePosixPath, posixPathInstructions } from "./posix-path.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
 
@@ -75,7 +77,8 @@ export function posixStrategy(host: Host): PlatformStrategy {
     },
 
     async addToPath(layout, opts) {
-      const r = await addPosixPath(host, layout.root, layout.binDir, opts);
+      const also = opts.withSelf || (await selfCopyPresent(host)) ? [path.posix.dirname(selfInstallPath(host))] : [];
+      const r = await addPosixPath(host, layout.root, layout.binDir, { dryRun: opts.dryRun, also });
       return toOutcome(r);
     },
 

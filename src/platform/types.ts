@@ -33,7 +33,12 @@ export interface PlatformStrategy {
   readAliasId(layout: Layout, alias: string): Promise<string | null>;
   /** The id of the version bin/tsh runs, or null. */
   readActiveId(layout: Layout): Promise<string | null>;
-  addToPath(layout: Layout, opts: { dryRun: boolean }): Promise<PathOutcome>;
+  /**
+   * Puts the bin dir first on PATH, and after it the directory of tshup's own stable copy when that
+   * copy is there (or `withSelf`: `self install` is about to put it there).
+   */
+  addToPath(layout: Layout, opts: { dryRun: boolean; withSelf?: boolean }): Promise<PathOutcome>;
+  /** Takes what addToPath added off PATH again, the stable copy's directory included. */
   removeFromPath(layout: Layout, opts: { dryRun: boolean; createdFiles: string[] }): Promise<PathOutcome>;
   /** What to add by hand with --no-modify-path. */
   pathInstructions(layout: Layout): string;

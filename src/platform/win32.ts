@@ -17,9 +17,11 @@ import {
   type EnvLookup,
   type RegValue,
 } from "../core/winpath.js";
-import { atomicWriteFile, exists, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir } from "../io/fsx.js";
+import { atomicWriteFile, exists, readTextIfExists, removeWithRetry, replaceExe, requireRealDir, type ReplaceOptions } from "../io/fsx.js";
 import { tildify } from "../core/format.js";
 import { moveToTrash } from "../io/store.js";
+import { selfCopyPresent } from "../io/self.js";
+import { selfInstallPath } from "../core/self.js";
 import { regExeUserEnvironment, type UserEnvironment } from "./win32-registry.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
 
@@ -48,6 +50,8 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       tag: () => uniqueTag(host),
     }));
   const windows = host.platform === "win32";
+  // A running tsh.exe goes into the root's trash, emptied by a later run once it has exited.
+  const trashAside = (layout: Layout): ReplaceOptions => ({ pid: host.pid, windows, moveAside: (file) => moveToTrash(layout, file, uniqueTag(host), windows) });
 
   async function readUserPath(): Promise<RegValue | null> {
     let v: RegValue | null;
@@ -132,7 +136,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
           await moveToTrash(layout, dest, uniqueTag(host), true);
           continue;
         }
-        await replaceExe(layout, path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, windows, host);
+        await replaceExe(path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, trashAside(layout));
       }
       await atomicWriteFile(path.join(layout.binDir, ACTIVE_MARKER), `${record.id}\n`);
     },
@@ -150,7 +154,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       const current = (await readTextIfExists(marker))?.trim();
       if (current === record.id && (await exists(dest))) return false;
       await requireRealDir(layout.binDir);
-      await replaceExe(layout, path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, windows, host);
+      await replaceExe(path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, trashAside(layout));
       await atomicWriteFile(marker, `${record.id}\n`);
       return true;
     },
@@ -169,9 +173,10 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     },
 
     async addToPath(layout, opts): Promise<PathOutcome> {
-      const dir = layout.binDir;
+      const dirs = [layout.binDir, ...(opts.withSelf || (await selfCopyPresent(host)) ? [path.win32.dirname(selfInstallPath(host))] : [])];
       const before = await readUserPath();
-      const value = addToPath(before?.value ?? null, dir, lookup);
+      // Added in reverse, each in front: the bin dir ends up first.
+      const value = [...dirs].reverse().reduce<string | null>((v, dir) => addToPath(v, dir, lookup), before?.value ?? null)!;
       if (before !== null && value === before.value) {
         return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
       }
@@ -184,7 +189,8 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     async removeFromPath(layout, opts): Promise<PathOutcome> {
       const before = await readUserPath();
       if (before === null) return { changed: false, edits: [], created: [], notes: [] };
-      const value = removeFromPath(before.value, layout.binDir, lookup);
+      // The stable copy's directory is tshup's own (Programs\tshup): only tshup puts it on the Path.
+      const value = [layout.binDir, path.win32.dirname(selfInstallPath(host))].reduce((v, dir) => removeFromPath(v, dir, lookup), before.value);
       if (value === before.value) return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
       // A value tshup created and that holds nothing else goes away entirely, as before.
       const drop = value === "" && opts.createdFiles.includes(USER_PATH_KEY);
@@ -216,51 +222,6 @@ async function removeStaleCopies(binDir: string): Promise<void> {
   }
   await Promise.all(names.filter((n) => /^\..+\.exe\.new-\d+$/.test(n)).map((n) => fsp.rm(path.join(binDir, n), { force: true }).catch(() => {})));
 }
-
-/**
- * Puts `source` at `dest` so that bin\tsh.exe is missing for as short a time as possible: the copy
- * is made (and flushed) beside it first; then one rename replaces it, which works unless the old
- * exe is running. If Windows refuses, the running one is renamed into the trash (allowed for a
- * running exe) and the copy renamed in right after; should that last step fail, the old one is
- * put back.
- */
-async function replaceExe(layout: Layout, source: string, dest: string, windows: boolean, host: Host): Promise<void> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.new-${host.pid}`);
-  try {
-    await fsp.copyFile(source, tmp);
-    const fh = await fsp.open(tmp, "r+");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw fsError(err, "write", tmp);
-  }
-  try {
-    await fsp.rename(tmp, dest);
-    return;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    if (!["EPERM", "EACCES", "EBUSY"].includes(code)) {
-      await fsp.rm(tmp, { force: true }).catch(() => {});
-      throw fsError(err, "replace", dest);
-    }
-  }
-  const aside = await moveToTrash(layout, dest, uniqueTag(host), windows).catch(async (err) => {
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  });
-  try {
-    await renameWithRetry(tmp, dest, windows);
-  } catch (err) {
-    if (aside) await fsp.rename(aside, dest).catch(() => {});
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw fsError(err, "replace", dest);
-  }
-}
-
 
 /** Deletes what it can under `target` and renames each file it cannot into `parkDir`; returns how many it parked. */
 async function parkInUse(target: string, parkDir: string, host: Host): Promise<number> {

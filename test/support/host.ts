@@ -16,6 +16,7 @@ export function testHost(home: string, over: Partial<Host> = {}): Host {
     stderr: process.stderr,
     stdinIsTTY: false,
     hostname: os.hostname(),
+    selfExecutable: null,
     now: () => Date.now(),
     random: () => Math.random(),
     isProcessAlive: () => true,

@@ -10,4 +10,6 @@ export const OWN_FLAGS: Record<Command, Flag[]> = {
   doctor: ["proxy", "manifest", "user", "per-cluster", "prefix", "insecure", "ca-file", "timeout", "json", "quiet", "verbose", "help"],
   mirror: ["version", "platforms", "edition", "cdn-url", "manifest", "allow-http-mirror", "dry-run", "ca-file", "timeout", "json", "quiet", "verbose", "help"],
   completions: ["help"],
+  "self install": ["prefix", "no-modify-path", "force", "dry-run", "json", "quiet", "verbose", "help"],
+  "self update": ["manifest", "force", "dry-run", "ca-file", "timeout", "json", "quiet", "verbose", "help"],
 };

@@ -17,12 +17,10 @@ export function fishSourceLine(root: string): string {
   return `if test -f ${env}; source ${env}; end # tshup: tsh on PATH`;
 }
 
-/** `<root>/env.fish`: like the sh script, takes the bin dir out of PATH wherever it is and puts it first. */
-export function fishEnvScript(binDir: string): string {
-  return [
-    "# tshup: puts its bin directory first in PATH, exactly once. Sourced from",
-    "# conf.d/tshup.fish; tshup rewrites this file and removes it on uninstall.",
-    `set -l tshup_bin ${fishQuote(binDir)}`,
+/** `<root>/env.fish`: like the sh script, takes each directory out of PATH wherever it is and puts it first. */
+export function fishEnvScript(binDir: string, ...alsoDirs: string[]): string {
+  const putFirst = (dir: string) => [
+    `set -l tshup_bin ${fishQuote(dir)}`,
     "set -l tshup_rest",
     "for tshup_dir in $PATH",
     '    if test "$tshup_dir" != "$tshup_bin"',
@@ -30,6 +28,12 @@ export function fishEnvScript(binDir: string): string {
     "    end",
     "end",
     "set -gx PATH $tshup_bin $tshup_rest",
+  ];
+  return [
+    "# tshup: puts its bin directory first in PATH, exactly once. Sourced from",
+    "# conf.d/tshup.fish; tshup rewrites this file and removes it on uninstall.",
+    ...[...alsoDirs].reverse().flatMap(putFirst),
+    ...putFirst(binDir),
     "",
   ].join("\n");
 }

@@ -82,13 +82,13 @@ export function posixSourceLine(root: string): string {
  * /usr/local/bin even after something (macOS path_helper, a distribution's profile) moved it; doing
  * that every time also keeps it in PATH exactly once when shells nest or files source each other.
  * Only parameter expansion, no external commands: PATH may be broken when this runs. Quoted
- * expansions in the patterns keep * ? [ in the path literal.
+ * expansions in the patterns keep * ? [ in the path literal. `alsoDirs` (tshup's own installed
+ * copy's directory) come right after the bin dir, each handled the same way.
  */
-export function posixEnvScript(binDir: string): string {
-  return [
-    "# tshup: puts its bin directory first in PATH, exactly once. Sourced from the tshup block in",
-    "# your shell startup files; tshup rewrites this file and removes it on uninstall.",
-    `_tshup_bin=${shSingleQuote(binDir)}`,
+export function posixEnvScript(binDir: string, ...alsoDirs: string[]): string {
+  // The last directory put first ends up first: the bin dir goes last.
+  const putFirst = (dir: string) => [
+    `_tshup_bin=${shSingleQuote(dir)}`,
     '_tshup_rest=":${PATH-}:"',
     "while :; do",
     '    case "$_tshup_rest" in',
@@ -99,6 +99,12 @@ export function posixEnvScript(binDir: string): string {
     "_tshup_rest=${_tshup_rest#:}",
     "_tshup_rest=${_tshup_rest%:}",
     'PATH="$_tshup_bin${_tshup_rest:+:$_tshup_rest}"',
+  ];
+  return [
+    "# tshup: puts its bin directory first in PATH, exactly once. Sourced from the tshup block in",
+    "# your shell startup files; tshup rewrites this file and removes it on uninstall.",
+    ...[...alsoDirs].reverse().flatMap(putFirst),
+    ...putFirst(binDir),
     "export PATH",
     "unset _tshup_bin _tshup_rest",
     "",
