@@ -227,7 +227,11 @@ describe("site manifests, ssh config and uninstall, end to end", () => {
 
     const plan = await runCli(variant, ["uninstall", "--dry-run", "--json"], { env });
     assert.equal(plan.code, 3, plan.stderr);
-    const u = await runCli(variant, ["uninstall", "--json"], { env });
+    const unasked = await runCli(variant, ["uninstall", "--json"], { env });
+    assert.equal(unasked.code, 2, "removing is never done unasked: no terminal and no --yes");
+    assert.match(unasked.json.error.message, /uninstall would remove \d+ things and this run cannot ask you first/);
+    assert.match(unasked.json.error.hint, /pass --yes/);
+    const u = await runCli(variant, ["uninstall", "--json", "--yes"], { env });
     assert.equal(u.code, 0, u.stderr);
     assert.equal(u.json.version, null);
     const after = await snapshot(h.home);

@@ -3,6 +3,7 @@ import path from "node:path";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt } from "../host.js";
 import { addStep } from "../core/report.js";
+import { usageError } from "../core/errors.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState } from "../io/store.js";
 import { requireOwnRoot, rootInventory, type RootEntry } from "../io/root.js";
@@ -62,6 +63,14 @@ export async function runUninstall(ctx: Context): Promise<number> {
     addStep(report, "root", "skipped", `nothing of tshup's to remove (${show(layout.root)} does not exist)`);
     if (!opts.json && !opts.quiet) host.stdout.write(`Nothing to remove: tshup is not installed in ${show(layout.root)}\n`);
     return 0;
+  }
+  if (!opts.yes && !canPrompt(host, opts)) {
+    // Removing is the one thing tshup never does unasked: a script says --yes; `| tee log` at a
+    // terminal, CI or --json alone are not a yes.
+    throw usageError(
+      `uninstall would remove ${planned.length} thing${planned.length === 1 ? "" : "s"} and this run cannot ask you first`,
+      "pass --yes to remove them without asking (tshup uninstall --dry-run lists them); at a terminal, tshup asks only when its output is the terminal too",
+    );
   }
   if (canPrompt(host, opts)) {
     host.stdout.write(`tshup uninstall will:\n${planned.map((l) => `  ${l}\n`).join("")}`);
