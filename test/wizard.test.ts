@@ -9,9 +9,11 @@ import { Terminal } from "./support/terminal.js";
 describe("the first-run wizard in a real terminal", () => {
   let standin: Standin;
   let proxy: StandinProxy;
+  let second: StandinProxy;
   before(async () => {
     standin = await startStandin();
     proxy = await standin.addProxy({ cluster: "example", serverVersion: "17.5.1" });
+    second = await standin.addProxy({ cluster: "second", serverVersion: "17.5.1" });
     await standin.addArtifact({ version: "17.5.1", os: "linux", arch: "amd64", edition: "community" });
   });
   after(async () => standin.close());
@@ -118,10 +120,14 @@ describe("the first-run wizard in a real terminal", () => {
     await asUserAndProceed(term);
   });
 
-  test("Customize changes the answers before anything is written", async (t) => {
+  test("Customize changes the answers, the proxy included, before anything is written", async (t) => {
     const { h, term } = await session(t, ["--proxy", proxy.addr, "--user", "alice"]);
     await term.waitFor(/Go ahead\?/);
     await term.keys("Down", "Enter");
+    await term.waitFor(/Teleport proxy/);
+    await term.keys("C-u");
+    await term.type(second.addr);
+    await term.keys("Enter");
     await term.waitFor(/Teleport user name/);
     await term.keys("C-u");
     await term.type("carol");
@@ -136,12 +142,15 @@ describe("the first-run wizard in a real terminal", () => {
     await term.waitFor(/Seed ~\/\.ssh\/config/);
     await term.keys("Enter");
     const plan = await term.waitFor(/leave PATH alone[\s\S]*Go ahead\?/);
-    assert.match(plan, /leave PATH alone/);
+    assert.match(plan, /leave PATH alone, as asked/);
+    assert.ok(!/--no-modify-path/.test(plan.slice(plan.lastIndexOf("tshup will:"))), "a choice made here is not called a flag");
+    assert.match(plan.slice(plan.lastIndexOf("tshup will:")), /second runs 17\.5\.1/, "the plan is made from the new proxy's answer");
     await term.keys("Enter");
     assert.match(await term.waitFor(/EXIT=\d+/), /EXIT=0/);
     assert.ok(!fs.existsSync(path.join(h.home, ".profile")), "PATH was left alone as customized");
     const conf = fs.readdirSync(path.join(h.home, ".ssh", "tshup")).map((f) => fs.readFileSync(path.join(h.home, ".ssh", "tshup", f), "utf8")).join("");
     assert.match(conf, /keys\/127\.0\.0\.1\/carol/);
+    assert.deepEqual(fs.readdirSync(path.join(h.home, ".ssh", "tshup")), ["second.conf"], "config for the proxy chosen in Customize");
   });
 
   test("Cancel changes nothing", async (t) => {

@@ -27,7 +27,8 @@ export async function runInstall(ctx: Context): Promise<number> {
   // A root tshup must not use is refused before anything else: before a question, and before the network.
   await stage(ctx, "root", () => claimRoot(layout, host, { write: false }));
   if (interactive) (await import("../ui/wizard.js")).showHeader(host, ctx.site?.name);
-  const { proxies, clusters: answered } = await proxiesOrAsk(ctx, interactive);
+  const asked = await proxiesOrAsk(ctx, interactive);
+  let proxies = asked.proxies;
   await askMissingNames(ctx, interactive);
   if (opts.jitterSeconds > 0) {
     // Spreads a fleet's cron runs so they do not reach the proxy and the CDN in the same second.
@@ -35,7 +36,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     feedback.verbose(`waiting ${(delay / 1000).toFixed(1)} s (--jitter ${opts.jitterSeconds})`);
     await sleep(delay);
   }
-  const clusters = answered ?? (await stage(ctx, "proxy", () => queryClusters(ctx, proxies)));
+  let clusters = asked.clusters ?? (await stage(ctx, "proxy", () => queryClusters(ctx, proxies)));
   report.paths = reportPaths(ctx);
 
   // options -> facts -> plan: decided once, then shown, confirmed or carried out as it is.
@@ -47,7 +48,13 @@ export async function runInstall(ctx: Context): Promise<number> {
   if (opts.dryRun) return showDryRun(ctx, clusters, plan);
   if (interactive) {
     const { confirmPlan } = await import("./plan.js");
-    const confirmed = await confirmPlan(ctx, plan, async () => {
+    const confirmed = await confirmPlan(ctx, plan, proxies.map((p) => p.addr), async () => {
+      // Customize may have changed the proxy: ask the new one before planning again.
+      const now = await resolveProxies(ctx);
+      if (now.map((p) => p.addr).join() !== proxies.map((p) => p.addr).join()) {
+        proxies = now;
+        clusters = await stage(ctx, "proxy", () => queryClusters(ctx, proxies));
+      }
       facts = await gatherLocalFacts(ctx, clusters, { quiet: true });
       return (plan = makePlan(facts.plan));
     });

@@ -17,11 +17,12 @@ export function planLines(ctx: Context, plan: Plan): string[] {
 
 /**
  * The wizard's last step: show the plan, then Proceed / Customize / Cancel. Customize changes the
- * same options a flag would, and the plan is made again from them before it is shown. Returns
+ * same options a flag would (the proxy, the names, PATH and config), and the plan is made again
+ * from them, the new proxy asked first, before it is shown. Returns
  * false when the person cancelled.
  */
-export async function confirmPlan(ctx: Context, plan: Plan, replan: () => Promise<Plan>): Promise<boolean> {
-  const { askPlan, askName, askYesNo } = await import("../ui/wizard.js");
+export async function confirmPlan(ctx: Context, plan: Plan, proxies: string[], replan: () => Promise<Plan>): Promise<boolean> {
+  const { askPlan, askName, askYesNo, askProxy } = await import("../ui/wizard.js");
   const { opts, host } = ctx;
   for (;;) {
     const choice = await askPlan(host, ["tshup will:", ...planLines(ctx, plan).map((l) => `  - ${l}`)]);
@@ -29,6 +30,14 @@ export async function confirmPlan(ctx: Context, plan: Plan, replan: () => Promis
     if (choice === "cancel") {
       host.stdout.write("Cancelled; nothing was changed.\n");
       return false;
+    }
+    // One proxy can be changed here; several came from flags or a manifest, which say what they are.
+    if (proxies.length === 1) {
+      const proxy = await askProxy(host, proxies[0]);
+      if (proxy !== proxies[0]) {
+        opts.proxies = [proxy];
+        proxies = [proxy];
+      }
     }
     opts.user = await askName(host, "Teleport user name", opts.user ?? undefined);
     opts.login = await askName(host, "SSH login on the hosts", opts.login ?? opts.user ?? undefined);

@@ -104,9 +104,9 @@ export function describePlan(p: Plan, where: { versionDir: (id: string) => strin
   if (p.activate) lines.push(`make tsh ${p.activate.version} the active tsh: ${where.bin("tsh")}${p.activate.from ? ` (now ${p.activate.from})` : ""}`);
   for (const a of p.aliases.link) lines.push(`run tsh ${a.version} as ${where.bin(a.name)}`);
   for (const a of p.aliases.remove) lines.push(`remove ${where.bin(a)} (no cluster needs it now)`);
-  if (p.path === null) lines.push("leave PATH alone (--no-modify-path)");
+  if (p.path === null) lines.push("leave PATH alone, as asked");
   else lines.push(p.path.length ? `put ${where.binDir} on PATH: ${p.path.map((e) => `${where.file(e.file)} (${e.action})`).join(", ")}` : `${where.binDir} is already on PATH`);
-  if (p.config === null) lines.push("leave ssh and tsh config alone (--no-config)");
+  if (p.config === null) lines.push("leave ssh and tsh config alone, as asked");
   else lines.push(...(p.config.length ? p.config : ["ssh and tsh config already seeded"]));
   for (const id of p.prune) lines.push(`remove tsh ${id} (beyond --keep)`);
   for (const s of p.settings) lines.push(`remember ${s}`);
