@@ -533,6 +533,34 @@ for (const variant of cliVariants()) {
       }
     });
 
+    test("a root given by --prefix is found again: new shells carry TSHUP_HOME, and tshup there needs no flag", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const shells = { dash: requireTool("dash", "dash"), bash: requireTool("bash", "bash"), zsh: requireTool("zsh", "zsh"), fish: requireTool("fish", "fish") };
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const custom = path.join(h.home, "tools", "tshup");
+      const r = await runCli(variant, ["--proxy", proxy.addr, "--prefix", custom, "--json"], { env: { ...h.env, SHELL: shells.zsh } });
+      assert.equal(r.code, 0, r.stderr);
+      const env = { HOME: h.home, PATH: "/usr/local/bin:/usr/bin:/bin", TERM: "dumb" };
+      for (const [name, [cmd, ...args]] of [
+        ["dash -l", [shells.dash, "-l", "-c", 'printf "%s" "$TSHUP_HOME"']],
+        ["bash -l", [shells.bash, "-l", "-c", 'printf "%s" "$TSHUP_HOME"']],
+        ["zsh -l", [shells.zsh, "-l", "-c", 'printf "%s" "$TSHUP_HOME"']],
+        ["fish -l", [shells.fish, "-l", "-c", 'printf "%s" $TSHUP_HOME']],
+      ] as const) {
+        assert.equal(execFileSync(cmd, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }), custom, `${name} names the root`);
+      }
+      // What such a shell runs: tshup with that environment finds the install without --prefix.
+      const status = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: { ...h.env, TSHUP_HOME: custom } });
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(status.json.version, "17.5.1");
+      // The default root exports nothing: the env script stays as it always was.
+      const plain = await freshHome();
+      t.after(plain.cleanup);
+      assert.equal((await plain.run([])).code, 0);
+      assert.ok(!fs.readFileSync(path.join(plain.root, "env"), "utf8").includes("TSHUP_HOME"));
+    });
+
     test("--quiet says nothing but errors, run after run; the warnings stay in the --json report", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

@@ -83,7 +83,7 @@ describe(`Windows under wine (${cli.name})`, { timeout: 600_000 }, () => {
     }
     return { ...r, json };
   };
-  const install = () => tshup(["--proxy", proxy.addr, "--ca-file", zPath(standin.caFile), "--json", "--yes"]);
+  const install = (...extra: string[]) => tshup(["--proxy", proxy.addr, "--ca-file", zPath(standin.caFile), "--json", "--yes", ...extra]);
   const root = () => `${w.profile}\\AppData\\Local\\tshup`;
   const binDir = () => `${root()}\\bin`;
   /** `tsh version` as a new cmd finds it: cmd reads the user Path from the registry at start. */
@@ -177,7 +177,8 @@ describe(`Windows under wine (${cli.name})`, { timeout: 600_000 }, () => {
     const pathBefore = await readUserEnv(w, "Path");
     proxy.update({ serverVersion: "17.5.3" });
     try {
-      const bad = await install();
+      // The earlier `use 17.5.1` pinned it; asking for the cluster's version lifts the pin.
+      const bad = await install("--version", "17.5.3");
       assert.equal(bad.code, 5, bad.stderr + bad.stdout);
       assert.equal(bad.json.ok, false);
       assert.equal(bad.json.error.code, "verification");

@@ -33,6 +33,22 @@ export async function removeWithRetry(target: string, windows = process.platform
   await withFsRetry(() => fs.rm(target, { recursive: true, force: true }), windows);
 }
 
+/**
+ * Whether a path exists, for a decision that must not guess: "not there" only when it is not
+ * there; a path that cannot be looked at (permissions, a file where a directory should be) is an
+ * error naming it.
+ */
+export async function existsOrThrow(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw fsError(err, "read", p);
+  }
+}
+
+/** Whether a path exists; anything that keeps it from being looked at counts as not there. */
 export async function exists(p: string): Promise<boolean> {
   try {
     await fs.lstat(p);

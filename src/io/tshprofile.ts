@@ -11,7 +11,7 @@ import { fsError, TshupError } from "../core/errors.js";
 import { pathFor } from "../core/layout.js";
 import { hostOf, isValidHost } from "../core/proxyaddr.js";
 import { teleportUserProblem } from "../core/sshconfig.js";
-import { atomicWriteFile, readTextIfExists } from "./fsx.js";
+import { atomicWriteFile, existsOrThrow, readTextIfExists } from "./fsx.js";
 
 export interface TshProfileSeed {
   teleportHome: string;
@@ -79,16 +79,6 @@ function checkSeed(p: TshProfileSeed): void {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.lstat(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw fsError(err, "read", file);
-  }
-}
-
 export async function seedTshProfile(host: Host, p: TshProfileSeed, opts: { dryRun: boolean }): Promise<TshProfileResult> {
   checkSeed(p);
   const path = pathFor(host);
@@ -97,13 +87,13 @@ export async function seedTshProfile(host: Host, p: TshProfileSeed, opts: { dryR
   const edits: TshProfileResult["edits"] = [];
   const writes: (() => Promise<void>)[] = [];
 
-  if (await exists(profile)) edits.push({ file: profile, action: "unchanged" });
+  if (await existsOrThrow(profile)) edits.push({ file: profile, action: "unchanged" });
   else {
     edits.push({ file: profile, action: "created" });
     const text = renderTshProfile(p);
     writes.push(() => atomicWriteFile(profile, text, { mode: 0o600 }));
   }
-  if (await exists(current)) edits.push({ file: current, action: "unchanged" });
+  if (await existsOrThrow(current)) edits.push({ file: current, action: "unchanged" });
   else {
     edits.push({ file: current, action: "created" });
     writes.push(() => atomicWriteFile(current, `${p.proxyHost}\n`, { mode: 0o600 }));

@@ -12,6 +12,7 @@ import { fsError, usageError } from "../core/errors.js";
 import { removeBlock, upsertBlock } from "../core/rcblock.js";
 import { atomicWriteFile, readFileIfExists } from "../io/fsx.js";
 import { SHELLS, exportPathLine, fishEnvScript, posixEnvScript, type RcTarget, type ShellProbe } from "./shells/index.js";
+import { defaultRoot } from "../core/layout.js";
 
 export interface RcEdit {
   file: string;
@@ -41,8 +42,11 @@ export async function addPosixPath(host: Host, root: string, binDir: string, opt
   for (const dir of [binDir, ...also]) checkDirs(root, dir);
   const scripts = envScriptPaths(root);
   const edits: RcEdit[] = [];
-  edits.push(await putScript(scripts.sh, posixEnvScript(binDir, ...also), opts.dryRun));
-  edits.push(await putScript(scripts.fish, fishEnvScript(binDir, ...also), opts.dryRun));
+  // A root given by --prefix is found again by the next run (a timer's too, when it reads the
+  // shell's environment) because the env scripts name it.
+  const remembered = p.resolve(root) === p.resolve(defaultRoot(host)) ? null : root;
+  edits.push(await putScript(scripts.sh, posixEnvScript(binDir, also, remembered), opts.dryRun));
+  edits.push(await putScript(scripts.fish, fishEnvScript(binDir, also, remembered), opts.dryRun));
 
   const probe = makeProbe(host);
   const seen = new Set<string>();

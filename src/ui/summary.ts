@@ -1,6 +1,6 @@
 import type { Context } from "../context.js";
 import type { ClusterInfo } from "../core/ping.js";
-import { tildify } from "../core/format.js";
+import { pathFor } from "../core/layout.js";
 import { loginCommand, manifestClusterFor } from "../commands/config.js";
 
 /** The few lines a person reads at the end: what happened, where tsh is, and what to type next. */
@@ -22,23 +22,22 @@ export async function printSummary(ctx: Context, clusters: ClusterInfo[]): Promi
   }
   const verb = report.previous === null ? "installed" : report.previous === report.version ? "reinstalled" : `installed (was ${report.previous})`;
   out(`${ok} tsh ${report.version} ${verb}`);
-  out(`  tsh:  ${tildify(report.paths?.tsh ?? "", host.home, host.platform === "win32" ? "\\" : "/")}`);
+  const show = platform.display;
+  out(`  tsh:  ${show(report.paths?.tsh ?? "")}`);
   const pathStep = report.steps.find((s) => s.step === "path");
   if (!opts.modifyPath) {
     out("  PATH: left alone (--no-modify-path). To use tsh, add this yourself:");
     for (const line of platform.pathInstructions(layout).split("\n")) out(`    ${line}`);
   } else if (pathStep?.status === "done") {
-    const sep = host.platform === "win32" ? "\\" : "/";
     const files = ((report.path_files as { file: string; action: string }[] | undefined) ?? [])
-      .filter((e) => e.action !== "unchanged" && !e.file.startsWith(layout.root + sep))
-      .map((e) => `${tildify(e.file, host.home, sep)} (${e.action})`);
-    out(`  PATH: ${tildify(layout.binDir, host.home, sep)} added${files.length ? ` via ${files.join(", ")}` : ""}`);
+      .filter((e) => e.action !== "unchanged" && pathFor(host).dirname(e.file) !== layout.root)
+      .map((e) => `${show(e.file)} (${e.action})`);
+    out(`  PATH: ${show(layout.binDir)} added${files.length ? ` via ${files.join(", ")}` : ""}`);
     out(`        new terminals find tsh; in this one run: ${platform.currentShellHint(layout)}`);
   }
   const sshEdits = ((report.ssh_files as { file: string; action: string }[] | undefined) ?? []).filter((e) => e.action !== "unchanged");
   if (sshEdits.length > 0) {
-    const sep = host.platform === "win32" ? "\\" : "/";
-    out(`  ssh:  ${sshEdits.map((e) => `${tildify(e.file, host.home, sep)} (${e.action})`).join(", ")}`);
+    out(`  ssh:  ${sshEdits.map((e) => `${show(e.file)} (${e.action})`).join(", ")}`);
   }
   const first = clusters[0];
   if (first) {

@@ -17,8 +17,11 @@ export function fishSourceLine(root: string): string {
   return `if test -f ${env}; source ${env}; end # tshup: tsh on PATH`;
 }
 
-/** `<root>/env.fish`: like the sh script, takes each directory out of PATH wherever it is and puts it first. */
-export function fishEnvScript(binDir: string, ...alsoDirs: string[]): string {
+/**
+ * `<root>/env.fish`: like the sh script, takes each directory out of PATH wherever it is and puts it
+ * first, and exports TSHUP_HOME for a root that is not the default one.
+ */
+export function fishEnvScript(binDir: string, alsoDirs: string[] = [], root: string | null = null): string {
   const putFirst = (dir: string) => [
     `set -l tshup_bin ${fishQuote(dir)}`,
     "set -l tshup_rest",
@@ -34,6 +37,7 @@ export function fishEnvScript(binDir: string, ...alsoDirs: string[]): string {
     "# conf.d/tshup.fish; tshup rewrites this file and removes it on uninstall.",
     ...[...alsoDirs].reverse().flatMap(putFirst),
     ...putFirst(binDir),
+    ...(root === null ? [] : [`set -gx TSHUP_HOME ${fishQuote(root)}`]),
     "",
   ].join("\n");
 }

@@ -83,9 +83,11 @@ export function posixSourceLine(root: string): string {
  * that every time also keeps it in PATH exactly once when shells nest or files source each other.
  * Only parameter expansion, no external commands: PATH may be broken when this runs. Quoted
  * expansions in the patterns keep * ? [ in the path literal. `alsoDirs` (tshup's own installed
- * copy's directory) come right after the bin dir, each handled the same way.
+ * copy's directory) come right after the bin dir, each handled the same way. `root`, for a root
+ * that is not the default one, is exported as TSHUP_HOME so that tshup finds it again in every new
+ * shell without --prefix.
  */
-export function posixEnvScript(binDir: string, ...alsoDirs: string[]): string {
+export function posixEnvScript(binDir: string, alsoDirs: string[] = [], root: string | null = null): string {
   // The last directory put first ends up first: the bin dir goes last.
   const putFirst = (dir: string) => [
     `_tshup_bin=${shSingleQuote(dir)}`,
@@ -107,6 +109,7 @@ export function posixEnvScript(binDir: string, ...alsoDirs: string[]): string {
     ...putFirst(binDir),
     "export PATH",
     "unset _tshup_bin _tshup_rest",
+    ...(root === null ? [] : [`TSHUP_HOME=${shSingleQuote(root)}`, "export TSHUP_HOME"]),
     "",
   ].join("\n");
 }
