@@ -25,11 +25,20 @@ async function withFsRetry<T>(op: () => Promise<T>, windows: boolean): Promise<T
   }
 }
 
-export async function renameWithRetry(from: string, to: string, windows = process.platform === "win32"): Promise<void> {
+/**
+ * Windows file semantics (a running exe, a scanner holding a file open for a moment) go with
+ * Windows paths: a drive letter or a UNC share. tshup's paths are absolute, so the path itself says
+ * which rules apply, with no look at the process it runs in.
+ */
+export function isWindowsPath(p: string): boolean {
+  return /^([A-Za-z]:[\\/]|\\\\)/.test(p);
+}
+
+export async function renameWithRetry(from: string, to: string, windows = isWindowsPath(to)): Promise<void> {
   await withFsRetry(() => fs.rename(from, to), windows);
 }
 
-export async function removeWithRetry(target: string, windows = process.platform === "win32"): Promise<void> {
+export async function removeWithRetry(target: string, windows = isWindowsPath(target)): Promise<void> {
   await withFsRetry(() => fs.rm(target, { recursive: true, force: true }), windows);
 }
 
@@ -142,12 +151,13 @@ export async function readTextIfExists(p: string): Promise<string | null> {
 
 /** Whether a name is one tempSibling makes: what an interrupted atomic write leaves behind. */
 export function isTempSiblingName(name: string): boolean {
-  return /^\.[A-Za-z0-9._-]+\.tmp-\d+-[a-z0-9]+$/.test(name);
+  // Earlier releases named them .tmp-<pid>-<random>; these are .tmp-<random>.
+  return /^\.[A-Za-z0-9._-]+\.tmp-(\d+-)?[a-z0-9]+$/.test(name);
 }
 
-/** A unique sibling name, so concurrent writers never share a temp file. */
+/** A unique sibling name, so concurrent writers (other processes included) never share a temp file. */
 export function tempSibling(p: string): string {
-  return path.join(path.dirname(p), `.${path.basename(p)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  return path.join(path.dirname(p), `.${path.basename(p)}.tmp-${crypto.randomBytes(8).toString("hex")}`);
 }
 
 /**
@@ -184,7 +194,7 @@ export async function atomicWriteFile(p: string, data: string | Buffer, opts: { 
     } finally {
       await fh.close();
     }
-    if (process.platform !== "win32") await fs.chmod(tmp, mode);
+    if (!isWindowsPath(tmp)) await fs.chmod(tmp, mode);
     await renameWithRetry(tmp, target);
   } catch (err) {
     await fs.rm(tmp, { force: true }).catch(() => {});

@@ -5,7 +5,7 @@ import type { Tool } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { isStrictVersion } from "../core/version.js";
 import { compareNewestFirst } from "../core/plan.js";
-import { atomicWriteFile, ensureWorkDir, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
+import { atomicWriteFile, ensureWorkDir, isWindowsPath, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
 import { uniqueTag, type Host } from "../host.js";
 import { fsError } from "../core/errors.js";
 import { unsafeReason } from "../core/members.js";
@@ -185,7 +185,7 @@ export async function newStagingDir(layout: Layout, id: string, tag: string): Pr
  * Moves a path into the trash (a rename, which works on Windows even for a running exe) and says
  * where it went, or null when there was nothing to move.
  */
-export async function moveToTrash(layout: Layout, target: string, tag: string, windows: boolean): Promise<string | null> {
+export async function moveToTrash(layout: Layout, target: string, tag: string, windows = isWindowsPath(target)): Promise<string | null> {
   if (!(await exists(target))) return null;
   await ensureWorkDir(layout.trashDir);
   const dest = path.join(layout.trashDir, `${path.basename(target)}-${tag}`);
@@ -202,9 +202,9 @@ export async function commitVersion(layout: Layout, stagingDir: string, record: 
   await atomicWriteFile(path.join(stagingDir, COMPLETE_MARKER), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
   await requireRealDir(layout.versionsDir);
   const dest = path.join(layout.versionsDir, record.id);
-  await moveToTrash(layout, dest, uniqueTag(host), host.platform === "win32");
+  await moveToTrash(layout, dest, uniqueTag(host));
   try {
-    await renameWithRetry(stagingDir, dest, host.platform === "win32");
+    await renameWithRetry(stagingDir, dest);
   } catch (err) {
     throw fsError(err, "move into place", dest);
   }
@@ -215,7 +215,7 @@ export async function commitVersion(layout: Layout, stagingDir: string, record: 
 export async function pruneVersions(layout: Layout, ids: string[], host: Host): Promise<string[]> {
   const removed: string[] = [];
   for (const id of ids) {
-    await moveToTrash(layout, path.join(layout.versionsDir, id), uniqueTag(host), host.platform === "win32");
+    await moveToTrash(layout, path.join(layout.versionsDir, id), uniqueTag(host));
     removed.push(id);
   }
   return removed;
