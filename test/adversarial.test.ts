@@ -638,6 +638,44 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       assert.deepEqual(await snapshot(w.home), before, "every file is still there, byte for byte");
     });
 
+    test("a home reached through a link, or a root linking to the home, is still a home", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      const realHome = path.join(w.home, "realhome");
+      await fsp.mkdir(realHome);
+      await fsp.writeFile(path.join(realHome, "env"), "MINE=1\n");
+      await fsp.writeFile(path.join(realHome, ".tshup-root"), "{}\n");
+      const linkHome = path.join(w.home, "linkhome");
+      await fsp.symlink(realHome, linkHome);
+      // A default root that is a link to the home, with a marker planted in the home.
+      await fsp.mkdir(path.join(realHome, ".local", "share"), { recursive: true });
+      await fsp.symlink(realHome, path.join(realHome, ".local", "share", "tshup"));
+      const before = await snapshot(realHome);
+      for (const [args, env] of [
+        [["--proxy", proxy.addr, "--yes"], { HOME: linkHome, TSHUP_HOME: realHome }],
+        [["--proxy", proxy.addr, "--yes"], { HOME: realHome }],
+        [["uninstall", "--yes"], { HOME: linkHome, TSHUP_HOME: realHome }],
+      ] as const) {
+        const r = await runCli(CLI, ["--json", ...args], { env: { ...w.env, ...env } });
+        assert.equal(r.code, 2, `${args.join(" ")} with ${JSON.stringify(env)}: ${r.stderr}`);
+        assert.match(r.json.error.message, args[0] === "uninstall" ? /was not made by tshup/ : /through a link/);
+      }
+      assert.deepEqual(await snapshot(realHome), before, "the real home keeps every byte");
+    });
+
+    test("a directory holding only another program's .lock is not tshup's", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      const svc = path.join(w.home, "svc");
+      await fsp.mkdir(svc);
+      await fsp.writeFile(path.join(svc, ".lock"), "held by my service\n");
+      const before = await snapshot(svc);
+      const r = await runCli(CLI, ["--json", "--proxy", proxy.addr, "--prefix", svc], { env: w.env });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.json.error.message, /is not empty and was not made by tshup/);
+      assert.deepEqual(await snapshot(svc), before);
+    });
+
     test("uninstall removes what tshup made, keeps the user's files inside and beside the root", async (t) => {
       const w = await world();
       t.after(w.cleanup);

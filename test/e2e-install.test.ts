@@ -550,10 +550,15 @@ for (const variant of cliVariants()) {
       ] as const) {
         assert.equal(execFileSync(cmd, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }), custom, `${name} names the root`);
       }
-      // What such a shell runs: tshup with that environment finds the install without --prefix.
+      // What such a shell runs: tshup with that environment finds the install without --prefix,
+      // and a run from it keeps the export (it does not mistake TSHUP_HOME for the default).
       const status = await runCli(variant, ["status", "--proxy", proxy.addr, "--json"], { env: { ...h.env, TSHUP_HOME: custom } });
       assert.equal(status.code, 0, status.stderr);
       assert.equal(status.json.version, "17.5.1");
+      const fromShell = await runCli(variant, ["--proxy", proxy.addr, "--json"], { env: { ...h.env, TSHUP_HOME: custom } });
+      assert.equal(fromShell.code, 0, fromShell.stderr);
+      assert.equal(fromShell.json.changed, false, JSON.stringify(fromShell.json.steps));
+      assert.match(fs.readFileSync(path.join(custom, "env"), "utf8"), /^TSHUP_HOME=/m);
       // The default root exports nothing: the env script stays as it always was.
       const plain = await freshHome();
       t.after(plain.cleanup);

@@ -32,9 +32,13 @@ export const pathFor = (host: Host): typeof path => (host.platform === "win32" ?
 
 /** `--prefix`, then TSHUP_HOME, then the platform's per-user data directory. */
 export function defaultRoot(host: Host): string {
-  const p = pathFor(host);
   const fromEnv = envGet(host, "TSHUP_HOME");
-  if (fromEnv) return p.resolve(fromEnv);
+  return fromEnv ? pathFor(host).resolve(fromEnv) : builtInRoot(host);
+}
+
+/** The root when TSHUP_HOME says nothing: the per-user data directory. */
+export function builtInRoot(host: Host): string {
+  const p = pathFor(host);
   if (host.platform === "win32") {
     const local = envGet(host, "LOCALAPPDATA") || p.join(host.home, "AppData", "Local");
     return p.join(local, "tshup");

@@ -30,7 +30,7 @@ export async function rootKind(layout: Layout): Promise<RootKind> {
   if (names.includes(ROOT_MARKER) && (await fsp.lstat(path.join(layout.root, ROOT_MARKER))).isFile()) return "owned";
   // Only another run's lock, or its marker on the way into place (a concurrent first run).
   // Names alone prove nothing more: a user's own `downloads/` or `env` must not make it tshup's.
-  if ((await Promise.all(names.map(async (n) => (n === ".lock" || isOwnTempName(n)) && (await fsp.lstat(path.join(layout.root, n))).isFile()))).every(Boolean)) return "legacy";
+  if ((await Promise.all(names.map(async (n) => (n === ".lock" ? isTshupLock(path.join(layout.root, n)) : isOwnTempName(n) && (await fsp.lstat(path.join(layout.root, n))).isFile())))).every(Boolean)) return "legacy";
   return (await madeByEarlierRelease(layout)) ? "legacy" : "foreign";
 }
 
@@ -49,6 +49,46 @@ async function madeByEarlierRelease(layout: Layout): Promise<boolean> {
   return false;
 }
 
+/** A lock file as tshup writes it (pid, host, since): another program's `.lock` is not one. */
+async function isTshupLock(file: string): Promise<boolean> {
+  try {
+    const owner = JSON.parse((await readRegularFile(file, 64 * 1024))?.toString("utf8") ?? "null") as Record<string, unknown> | null;
+    return !!owner && Number.isInteger(owner.pid) && typeof owner.hostname === "string" && typeof owner.since === "string";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why the root must not be tshup's, judged on the path as given and on where it really is: a home
+ * reached through a link (HOME=/home/x-link, or ~/.local/share/tshup linking to ~) is still a home.
+ */
+export async function rootSafetyProblem(layout: Layout, host: Host): Promise<string | null> {
+  const given = unsafeRootReason(layout.root, host);
+  if (given) return given;
+  const real = await realPathOfNearest(layout.root);
+  const realHome = await realPathOfNearest(host.home);
+  if (real === layout.root && realHome === host.home) return null;
+  const why = unsafeRootReason(real, { ...host, home: realHome });
+  return why ? `${why.replace(/^is /, "is, through a link, ")} (${real})` : null;
+}
+
+/** The real path of `p`, or of its nearest existing ancestor with the rest appended. */
+async function realPathOfNearest(p: string): Promise<string> {
+  const rest: string[] = [];
+  let dir = p;
+  for (;;) {
+    try {
+      return path.join(await fsp.realpath(dir), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return p;
+      rest.push(path.basename(dir));
+      dir = parent;
+    }
+  }
+}
+
 /** Temp files of tshup's atomic writes (fsx.tempSibling) and lock take-overs. */
 function isOwnTempName(name: string): boolean {
   return isTempSiblingName(name) || /^\.lock\.stale-/.test(name);
@@ -61,7 +101,7 @@ export async function claimRoot(layout: Layout, host: Host, opts: { write: boole
   const p = host.platform === "win32" ? path.win32 : path.posix;
   const suggestion = `e.g. --prefix ${p.join(layout.root, "tshup")}`;
   // Before the marker: a marker planted in a home or a shared directory does not make it tshup's.
-  const reason = unsafeRootReason(layout.root, host);
+  const reason = await rootSafetyProblem(layout, host);
   if (reason) throw usageError(`${layout.root} ${reason}, so it cannot be tshup's root`, `give tshup a directory of its own, ${suggestion}`);
   const kind = await rootKind(layout);
   if (kind === "owned") return;
@@ -82,7 +122,7 @@ export async function requireOwnRoot(layout: Layout, host: Host, command: string
   const kind = await rootKind(layout);
   // A shared directory (a home, ~/.local) is never taken for tshup's, whatever marker or files in
   // it look like tshup's.
-  const reason = kind === "absent" ? null : unsafeRootReason(layout.root, host);
+  const reason = kind === "absent" ? null : await rootSafetyProblem(layout, host);
   if (kind === "foreign" || reason) {
     throw usageError(
       `${layout.root} was not made by tshup (it has no ${ROOT_MARKER}), so ${command} touches nothing`,

@@ -1,6 +1,6 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { unsafeRootReason, type Layout } from "../core/layout.js";
+import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { isStrictVersion } from "../core/version.js";
@@ -100,9 +100,9 @@ const lastRunPath = (layout: Layout) => path.join(layout.root, "last-run.json");
  * writes: that it ran is what an admin wants to see.
  */
 export async function recordLastRun(layout: Layout, host: Host, run: LastRun): Promise<void> {
-  const { rootKind } = await import("./root.js");
+  const { rootKind, rootSafetyProblem } = await import("./root.js");
   const kind = await rootKind(layout).catch(() => "foreign");
-  if ((kind !== "owned" && kind !== "legacy") || unsafeRootReason(layout.root, host) !== null) return;
+  if ((kind !== "owned" && kind !== "legacy") || (await rootSafetyProblem(layout, host)) !== null) return;
   await atomicWriteFile(lastRunPath(layout), `${JSON.stringify(run, null, 2)}\n`, { mode: 0o644 }).catch(() => {});
 }
 

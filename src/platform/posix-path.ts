@@ -12,7 +12,7 @@ import { fsError, usageError } from "../core/errors.js";
 import { removeBlock, upsertBlock } from "../core/rcblock.js";
 import { atomicWriteFile, readFileIfExists } from "../io/fsx.js";
 import { SHELLS, exportPathLine, fishEnvScript, posixEnvScript, type RcTarget, type ShellProbe } from "./shells/index.js";
-import { defaultRoot } from "../core/layout.js";
+import { builtInRoot } from "../core/layout.js";
 
 export interface RcEdit {
   file: string;
@@ -42,9 +42,10 @@ export async function addPosixPath(host: Host, root: string, binDir: string, opt
   for (const dir of [binDir, ...also]) checkDirs(root, dir);
   const scripts = envScriptPaths(root);
   const edits: RcEdit[] = [];
-  // A root given by --prefix is found again by the next run (a timer's too, when it reads the
-  // shell's environment) because the env scripts name it.
-  const remembered = p.resolve(root) === p.resolve(defaultRoot(host)) ? null : root;
+  // A root given by --prefix (or by TSHUP_HOME) is found again by the next run (a timer's too,
+  // when it reads the shell's environment) because the env scripts name it; compared with the
+  // built-in root, not with TSHUP_HOME, or a shell the script set up would undo it.
+  const remembered = p.resolve(root) === p.resolve(builtInRoot(host)) ? null : root;
   edits.push(await putScript(scripts.sh, posixEnvScript(binDir, also, remembered), opts.dryRun));
   edits.push(await putScript(scripts.fish, fishEnvScript(binDir, also, remembered), opts.dryRun));
 
