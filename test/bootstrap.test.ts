@@ -114,6 +114,37 @@ for (const shell of Object.keys(SHELLS) as (keyof typeof SHELLS)[]) {
       assert.deepEqual(await fsp.readdir(h.home), [], "nothing was left in the home");
     });
 
+    test("SHA256SUMS: CRLF lines are read; a file listed twice with two hashes is refused; wget follows no redirect to http", async (t) => {
+      const crlf = await home();
+      t.after(crlf.cleanup);
+      standin.setArtifact("tshup-linux-x64", RECORDER, null);
+      standin.setArtifact("SHA256SUMS", Buffer.from(`${sha256(RECORDER)}  tshup-linux-x64\r\n`), null);
+      const ok = await runScript(shell, script, [], crlf.env);
+      assert.equal(ok.code, 0, ok.stderr);
+
+      const twice = await home();
+      t.after(twice.cleanup);
+      standin.setArtifact("SHA256SUMS", Buffer.from(`${sha256(RECORDER)}  tshup-linux-x64\n${"9".repeat(64)}  tshup-linux-x64\n`), null);
+      const refused = await runScript(shell, script, [], twice.env);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /lists tshup-linux-x64 twice with different hashes; nothing was installed/);
+      assert.equal(fs.existsSync(path.join(twice.home, "it-ran")), false);
+
+      // The site's https address redirects to plain http: curl refuses (--proto), wget follows none.
+      publish("tshup-linux-x64", RECORDER);
+      standin.setFault("SHA256SUMS", { kind: "redirect", to: `${standin.cdnHttpUrl}/SHA256SUMS` });
+      t.after(() => standin.clearFaults());
+      const basics = { uname: "coreutils", mktemp: "coreutils", rm: "coreutils", chmod: "coreutils", awk: "mawk", sha256sum: "coreutils" };
+      for (const tools of [null, { ...basics, wget: "wget" }]) {
+        const h = await home(tools ? { PATH: await onlyTools(tools) } : {});
+        t.after(h.cleanup);
+        const r = await runScript(shell, script, [], h.env);
+        assert.equal(r.code, 1, `${tools ? "wget" : "curl"}: ${r.stderr}`);
+        assert.match(r.stderr, /could not download .*SHA256SUMS/);
+        assert.equal(fs.existsSync(path.join(h.home, "it-ran")), false);
+      }
+    });
+
     test("an unknown processor or operating system is refused before anything is downloaded", async (t) => {
       const h = await home();
       t.after(h.cleanup);

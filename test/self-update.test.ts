@@ -114,13 +114,14 @@ describe("self update from a site's https directory", { skip: binarySkip() }, ()
     assert.match(untrusted.json.error.message, /TLS verification failed/);
   });
 
-  test("the same version in other bytes is nothing to do, and the copy stays", async (t) => {
+  test("the same version in other bytes is nothing to do for the copy that runs, and it stays", async (t) => {
     const h = await installedHome();
     t.after(h.cleanup);
     // Bytes after the end of the ELF file change its hash, not what it runs.
     publish(Buffer.concat([await fsp.readFile(BINARY), Buffer.from("padding")]));
     const before = await fsp.readFile(h.exe);
-    const r = await runCli(EXE, ["self", "update", "--manifest", manifest, "--json"], { env: h.env });
+    // Only the running copy's version is known (another is never run to learn it): update from it.
+    const r = await runCli({ name: "installed copy", command: [h.exe] }, ["self", "update", "--manifest", manifest, "--json"], { env: h.env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json.changed, false);
     assert.equal(r.json.steps.find((s: any) => s.step === "replace").status, "skipped");
@@ -156,6 +157,19 @@ describe("self update from a site's https directory", { skip: binarySkip() }, ()
     assert.match(r.json.error.message, /^checksum mismatch for tshup-linux-x64: expected [0-9a-f]{64}, got [0-9a-f]{64}$/);
     assert.ok(r.json.error.hint);
     assert.deepEqual(await snapshot(h.home), before, "the copy and everything else are as they were; no partial is kept");
+  });
+
+  test("a build that matches SHA256SUMS but is not tshup's (no mark, a script that says tshup) is exit 5 and never runs", async (t) => {
+    const h = await installedHome();
+    t.after(h.cleanup);
+    const ran = path.join(h.home, "RAN");
+    publish(Buffer.from(`#!/bin/sh\ntouch ${ran}\necho 'tshup 9.9.9 (other)'\n`));
+    const before = await snapshot(h.home);
+    const r = await runCli(EXE, ["self", "update", "--manifest", manifest, "--json"], { env: h.env });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.json.error.message, /matches SHA256SUMS but is not a tshup build/);
+    assert.ok(!fs.existsSync(ran), "the download was not run");
+    assert.deepEqual(await snapshot(h.home), before, "the copy is as it was; no partial is kept");
   });
 
   test("a build SHA256SUMS lists but the site lacks, no SHA256SUMS, or none for this platform is exit 4", async (t) => {

@@ -33,6 +33,9 @@ test("SHA256SUMS lines, version lines and the names of the work files beside the
   const a = "A".repeat(64);
   const sums = parseSha256Sums(`${a}  tshup-linux-x64\r\n${"b".repeat(64)} *tshup-win-x64.exe\n\n# comment\n${"c".repeat(63)}  short\n${"d".repeat(64)}  ../escape\n`);
   assert.deepEqual([...sums], [["tshup-linux-x64", "a".repeat(64)], ["tshup-win-x64.exe", "b".repeat(64)]]);
+  const twice = parseSha256Sums(`${a}  tshup-linux-x64\n${a.toLowerCase()}  tshup-linux-x64\n${"e".repeat(64)}  tshup-win-x64.exe\n${"f".repeat(64)}  tshup-win-x64.exe\n`);
+  assert.equal(twice.get("tshup-linux-x64"), "a".repeat(64), "the same hash twice is one");
+  assert.equal(twice.get("tshup-win-x64.exe"), "conflict", "two hashes for one file vouch for neither");
   assert.deepEqual(parseSelfVersion("tshup 0.1.0 (0123456789ab-dirty)\n"), { version: "0.1.0", commit: "0123456789ab-dirty" });
   for (const bad of ["tshup 0.1 (x)", "tsh 0.1.0 (x)", "tshup 0.1.0", "tshup 0.1.0 (x) extra", "Teleport v17.5.1"]) assert.equal(parseSelfVersion(bad), null, bad);
   for (const name of [".tshup.lock", ".tshup.partial", ".tshup.partial.json", ".tshup.new-123", ".tshup.old-123-abc-x1"]) assert.ok(isSelfWorkName("tshup", name), name);
@@ -141,8 +144,8 @@ describe("self install with the single executable", { skip: binarySkip() }, () =
     const env = { ...h.env, PATH: `${path.dirname(process.execPath)}:${h.env.PATH}` };
     const r = await runCli(EXE, ["self", "install", "--no-modify-path", "--json"], { env });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.json.previous, r.json.version, "the script's version was read from it");
-    assert.match(r.json.steps.find((s: any) => s.step === "copy").detail, /\(was \d/);
+    assert.equal(r.json.previous, null, "another build is known by its marker, never run to learn its version");
+    assert.equal(r.json.steps.find((s: any) => s.step === "copy").status, "done");
     assert.ok((await fsp.readFile(h.exe)).equals(await fsp.readFile(BINARY)));
     assert.equal((await fsp.stat(h.exe)).mode & 0o777, 0o755);
     assert.equal(fs.existsSync(path.join(h.home, ".profile")), false, "--no-modify-path: no startup file touched");

@@ -59,11 +59,12 @@ if command -v curl >/dev/null 2>&1; then
         fi
     }
 elif command -v wget >/dev/null 2>&1; then
+    # wget cannot keep a redirect on https (--https-only is for recursive runs), so it follows none.
     fetch() {
         if [ -n "${TSHUP_CA_FILE-}" ]; then
-            wget -q --https-only --secure-protocol=TLSv1_2 --ca-certificate="$TSHUP_CA_FILE" -O "$2" "$1"
+            wget -q --max-redirect=0 --secure-protocol=TLSv1_2 --ca-certificate="$TSHUP_CA_FILE" -O "$2" "$1"
         else
-            wget -q --https-only --secure-protocol=TLSv1_2 -O "$2" "$1"
+            wget -q --max-redirect=0 --secure-protocol=TLSv1_2 -O "$2" "$1"
         fi
     }
 else
@@ -86,8 +87,10 @@ trap 'exit 143' TERM
 printf 'Downloading %s from %s\n' "$file" "$base_url" >&2
 fetch "$base_url/SHA256SUMS" "$tmp/SHA256SUMS" ||
     fail "could not download $base_url/SHA256SUMS" "check the address and the network; for a company CA set TSHUP_CA_FILE"
-expected=$(awk -v f="$file" '($2 == f || $2 == "*" f) && $1 ~ /^[0-9A-Fa-f]+$/ && length($1) == 64 { print tolower($1); exit }' "$tmp/SHA256SUMS")
+# CRLF lines are read as LF; a file listed twice with two hashes is believed in neither line.
+expected=$(awk -v f="$file" '{ sub(/\r$/, "") } ($2 == f || $2 == "*" f) && $1 ~ /^[0-9A-Fa-f]+$/ && length($1) == 64 { h = tolower($1); if (seen != "" && seen != h) bad = 1; seen = h } END { if (bad) print "conflict"; else print seen }' "$tmp/SHA256SUMS")
 [ -n "$expected" ] || fail "$base_url/SHA256SUMS lists no $file" "the site publishes no tshup for $os-$arch; ask whoever runs it"
+[ "$expected" != conflict ] || fail "$base_url/SHA256SUMS lists $file twice with different hashes; nothing was installed" "tell whoever runs $base_url: SHA256SUMS must give one hash for each file"
 fetch "$base_url/$file" "$tmp/$file" ||
     fail "could not download $base_url/$file" "check the address and the network; for a company CA set TSHUP_CA_FILE"
 actual=$(hash_of "$tmp/$file")

@@ -4,13 +4,13 @@ import { reportPaths, type Context } from "../context.js";
 import { uniqueTag } from "../host.js";
 import { COMMIT, VERSION } from "../build-info.js";
 import { addStep } from "../core/report.js";
-import { TshupError, fsError, networkError, usageError } from "../core/errors.js";
+import { TshupError, fsError, networkError, usageError, verificationError } from "../core/errors.js";
 import { compareVersions } from "../core/version.js";
 import { tildify } from "../core/format.js";
 import { isSelfWorkName, parseSha256Sums, selfFileName, selfInstallPath, selfWorkFiles, showSelfVersion, type SelfVersion } from "../core/self.js";
 import { acquireLock, lockTimeoutMs, type Lock } from "../io/lock.js";
 import { exists, hashFile, mkdirp, renameWithRetry, replaceExe, type ReplaceOptions } from "../io/fsx.js";
-import { inspectExecutable, removeStaleSelfFiles } from "../io/self.js";
+import { MAX_EXECUTABLE_BYTES, inspectExecutable, removeStaleSelfFiles } from "../io/self.js";
 import { readSelfVersion } from "../io/spawn.js";
 import { claimRoot } from "../io/root.js";
 import { readState, writeState } from "../io/store.js";
@@ -45,7 +45,9 @@ async function selfInstall(ctx: Context): Promise<number> {
     throw usageError(`${dest} is ${here.what}; self install replaces only a tshup executable there`, `move ${dest} aside and run it again, or pass --force to replace it`);
   }
   const samePlace = await sameFile(source, dest);
-  const previous = here.kind !== "tshup" ? null : samePlace ? RUNNING : await readSelfVersion(host, dest, "").catch(() => null);
+  // Another tshup build there is known by its marker, never by running it: whatever stands at that
+  // path may be anyone's program carrying the marker's bytes.
+  const previous = samePlace ? RUNNING : null;
   report.previous = previous?.version ?? null;
   report.self = { path: dest, source, version: showSelfVersion(RUNNING), previous: previous ? showSelfVersion(previous) : null };
   const identical = here.kind === "tshup" && (samePlace || (await hashFile(dest)) === (await hashFile(source)));
@@ -93,8 +95,9 @@ async function selfUpdate(ctx: Context): Promise<number> {
   if (!name) throw usageError(`no tshup build is made for ${host.platform}-${host.arch}`, "tshup is built for linux-x64, linux-arm64, darwin-x64, darwin-arm64 and win-x64");
   const target = await updateTarget(ctx);
   const running = host.selfExecutable !== null && (await sameFile(target, host.selfExecutable));
-  // A copy that no longer runs reads as unknown, and is replaced.
-  const current = running ? RUNNING : await readSelfVersion(host, target, "").catch(() => null);
+  // Only the running executable's version is known; another copy is not run to learn its own (it
+  // may be anyone's program carrying the marker), so it is replaced whenever its bytes differ.
+  const current = running ? RUNNING : null;
   const url = `${base}/${name}`;
   report.previous = current?.version ?? null;
   report.version = report.previous;
@@ -103,6 +106,9 @@ async function selfUpdate(ctx: Context): Promise<number> {
   const sha256 = (await fetchSha256Sums(ctx, base)).get(name);
   if (!sha256) {
     throw networkError(`${base}/SHA256SUMS lists no ${name}, the build for this machine`, `ask whoever runs ${base} to publish every file npm run dist writes, SHA256SUMS with them`);
+  }
+  if (sha256 === "conflict") {
+    throw verificationError(`${base}/SHA256SUMS lists ${name} twice with different hashes; nothing was downloaded`, `tell whoever runs ${base}: SHA256SUMS must give one hash for each file`);
   }
   report.self = { ...(report.self as object), sha256 };
   if (!opts.force && (await hashFile(target)) === sha256) {
@@ -160,6 +166,7 @@ async function downloadBuild(ctx: Context, job: { url: string; name: string; sha
       log: feedback.verbose,
       newExtractor: null,
       now: host.now,
+      maxBytes: MAX_EXECUTABLE_BYTES,
       onProgress: (p) => bar.update(p.received, p.total),
     });
   } catch (err) {
@@ -183,6 +190,10 @@ async function replaceWithBuild(ctx: Context, run: { target: string; partial: st
     await fsp.chmod(partial, 0o755);
   } catch (err) {
     throw fsError(err, "set the mode of", partial);
+  }
+  // The hash only says it is what the site published; the marker says the site published a tshup.
+  if ((await inspectExecutable(partial)).kind !== "tshup") {
+    throw verificationError(`${url} matches SHA256SUMS but is not a tshup build (it lacks the mark every build carries); nothing was replaced`, `tell whoever publishes ${url}: it must be a file npm run dist wrote`);
   }
   const next = await readSelfVersion(host, partial, `nothing was replaced; the build at ${url} is not a tshup for this machine: tell whoever publishes it`);
   addStep(report, "verify", "done", `sha256 matched and it runs: tshup ${showSelfVersion(next)}`);

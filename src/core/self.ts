@@ -35,11 +35,15 @@ export function selfFileName(platform: PlatformName, arch: string): string | nul
  * `sha256sum` output, as `npm run dist` writes it: `<64 hex>  <name>` per line (`*<name>` in
  * binary mode). File name -> lower-case hex; lines that are not such an entry are ignored.
  */
-export function parseSha256Sums(text: string): Map<string, string> {
-  const sums = new Map<string, string>();
+export function parseSha256Sums(text: string): Map<string, string | "conflict"> {
+  const sums = new Map<string, string | "conflict">();
   for (const line of text.split(/\r?\n/)) {
     const m = /^([0-9a-fA-F]{64}) [ *]([^\s/\\]+)$/.exec(line.trim());
-    if (m) sums.set(m[2]!, m[1]!.toLowerCase());
+    if (!m) continue;
+    const hash = m[1]!.toLowerCase();
+    const had = sums.get(m[2]!);
+    // A file listed twice with two hashes vouches for nothing: neither line is believed.
+    sums.set(m[2]!, had === undefined || had === hash ? hash : "conflict");
   }
   return sums;
 }

@@ -28,6 +28,8 @@ export interface DownloadJob {
   newExtractor: (() => Promise<StreamingExtractor>) | null;
   onProgress?: (p: Progress) => void;
   now: () => number;
+  /** More than this is not what was asked for: refused, and the partial file dropped. */
+  maxBytes?: number;
 }
 
 class RestartFromZero extends Error {}
@@ -151,6 +153,13 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
         throw new RestartFromZero();
       }
       total = res.length === null ? null : offset + res.length;
+      const tooLarge = (bytes: number) =>
+        verificationError(`${job.url} is more than ${job.maxBytes} bytes (${bytes} at least), more than ${job.name} can be`, "refusing it; tell whoever runs that server");
+      if (job.maxBytes !== undefined && total !== null && total > job.maxBytes) {
+        res.stream.destroy();
+        await removePartial(job.partialPath);
+        throw tooLarge(total);
+      }
       job.onProgress?.({ received: offset, total });
       // A server that keeps the connection alive with a trickle is as stuck as a silent one: less
       // than 1 KiB over a whole idle-timeout window counts as stalled (curl's --speed-limit).
@@ -159,6 +168,11 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       try {
         for await (const chunk of res.stream) {
           const buf = chunk as Buffer;
+          if (job.maxBytes !== undefined && offset + buf.length > job.maxBytes) {
+            res.stream.destroy();
+            await removePartial(job.partialPath);
+            throw tooLarge(offset + buf.length);
+          }
           windowBytes += buf.length;
           if (job.now() - windowStart >= http.idleTimeoutMs) {
             if (windowBytes < 1024) {

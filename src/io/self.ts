@@ -7,7 +7,7 @@ import { isSelfWorkName, selfInstallPath, SELF_MARKER } from "../core/self.js";
 import { fsError } from "../core/errors.js";
 
 /** No build of tshup comes near this (about 100 MiB); a larger file is not read through. */
-const MAX_EXECUTABLE_BYTES = 512 * 1024 * 1024;
+export const MAX_EXECUTABLE_BYTES = 512 * 1024 * 1024;
 
 export type ExecutableKind = { kind: "absent" } | { kind: "tshup" } | { kind: "foreign"; what: string };
 
