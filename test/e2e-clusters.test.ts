@@ -63,6 +63,17 @@ describe("several clusters", () => {
 
     const again = await run(["--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster", "--user", "alice"], h);
     assert.equal(again.json.changed, false, JSON.stringify(again.json.steps));
+    // A rerun with no proxy at all asks the clusters the last install served (not only tsh's
+    // current profile), so tsh-legacy, which legacy's ssh config runs, stays.
+    const bare = await run(["--yes"], h);
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.equal(bare.json.changed, false, JSON.stringify(bare.json.steps));
+    assert.ok(fs.existsSync(path.join(bin, "tsh-legacy")));
+    // --force reinstalls; it does not fold clusters without a common window onto one tsh.
+    const forced = await run(["--proxy", newer.addr, "--proxy", oldest.addr, "--force"], h);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(execFileSync(path.join(bin, "tsh"), ["version"], { encoding: "utf8" }), /v17\.5\.1 /);
+    assert.match(execFileSync(path.join(bin, "tsh-legacy"), ["version"], { encoding: "utf8" }), /v15\.4\.2 /);
     // --per-cluster is remembered: status, doctor and a plain rerun need not repeat it.
     const plain = await run(["--proxy", newer.addr, "--proxy", oldest.addr], h);
     assert.equal(plain.code, 0, plain.stderr);

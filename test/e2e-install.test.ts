@@ -203,6 +203,53 @@ for (const variant of cliVariants()) {
       assert.equal(still.json.last_run.exit_code, 4, "a dry run is not an install run");
     });
 
+    test("a run that only changes a remembered choice, or adopts an earlier release's root, says so in plan and report", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      assert.equal((await h.run(["--tools", "tsh,tctl"])).code, 0);
+      const narrowed = await h.run(["--tools", "tsh"]);
+      assert.equal(narrowed.code, 0, narrowed.stderr);
+      assert.equal(narrowed.json.changed, true);
+      assert.ok(narrowed.json.steps.some((s: any) => s.step === "remember" && s.status === "done" && /tools tsh$/.test(s.detail)), JSON.stringify(narrowed.json.steps));
+      // A root as an earlier release left it: no marker. The dry run lists the adoption.
+      await fsp.rm(path.join(h.root, ".tshup-root"));
+      const dry = await h.run(["--dry-run"]);
+      assert.equal(dry.code, 3);
+      assert.ok(dry.json.steps.some((s: any) => /mark the root as tshup's/.test(s.detail)));
+      const adopted = await h.run([]);
+      assert.equal(adopted.code, 0, adopted.stderr);
+      assert.ok(fs.existsSync(path.join(h.root, ".tshup-root")));
+      assert.equal((await h.run(["--dry-run"])).code, 0);
+      // A directory where the marker goes fails the dry run as it would the real one.
+      await fsp.rm(path.join(h.root, ".tshup-root"));
+      await fsp.mkdir(path.join(h.root, ".tshup-root"));
+      for (const args of [["--dry-run"], []]) {
+        const r = await h.run(args);
+        assert.equal(r.code, 7, `${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.json.error.message, /\.tshup-root is a directory/);
+      }
+    });
+
+    test("status shows a hand-edited last-run record and remembered proxies only as plain, short text", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      assert.equal((await h.run([])).code, 0);
+      await fsp.writeFile(path.join(h.root, "last-run.json"), JSON.stringify({ at: "2026-12-01T00:00:00Z", command: "install\u001b]0;owned\u0007", ok: false, exit_code: 4, changed: false, version: { toString: 1 }, error: { code: "network", message: `\u001b[2J${"x".repeat(60_000)}` } }));
+      const state = JSON.parse(await fsp.readFile(path.join(h.root, "state.json"), "utf8"));
+      state.proxies.push("\u001b[2Jevil:443", "y".repeat(100_000));
+      await fsp.writeFile(path.join(h.root, "state.json"), JSON.stringify(state));
+      for (const cmd of [["status"], ["doctor"]]) {
+        const r = await runCli(variant, cmd, { env: h.env });
+        assert.ok(r.code === 0 || r.code === 3, `${cmd[0]}: ${r.stderr}`);
+        assert.ok(!/\u001b\[2J|\u001b\]0/.test(r.stdout + r.stderr), `${cmd[0]}: no escape sequence reaches the terminal`);
+        assert.ok(r.stdout.length + r.stderr.length < 8192, `${cmd[0]}: ${r.stdout.length + r.stderr.length} bytes`);
+      }
+      const text = await runCli(variant, ["status"], { env: h.env });
+      assert.match(text.stdout, /^last run: 2026-12-01T00:00:00\.000Z install\]0;owned: failed with exit 4: \[2Jx+\.\.\./m);
+    });
+
     test("a use pin outside the cluster's window is exit 6 that says how to lift it", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

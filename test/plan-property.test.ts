@@ -96,7 +96,7 @@ describe("the plan is what happens (generated situations)", { concurrency: 1 }, 
       }
       assert.equal(real.code, 0, `${label}: ${real.stderr}`);
       const plan = dry.json.plan;
-      const listed = plan.install.length + (plan.activate ? 1 : 0) + plan.aliases.link.length + plan.aliases.remove.length + (plan.path?.length ?? 0) + (plan.config?.length ?? 0) + plan.prune.length + plan.settings.length;
+      const listed = plan.install.length + (plan.activate ? 1 : 0) + plan.aliases.link.length + plan.aliases.remove.length + (plan.path?.length ?? 0) + (plan.config?.length ?? 0) + plan.prune.length + plan.settings.length + (plan.adopt ? 1 : 0);
       assert.equal(dry.code, listed > 0 ? 3 : 0, `exit 3 exactly when the plan lists a change (${label}): ${JSON.stringify(plan)}`);
 
       const changed = new Set<string>();

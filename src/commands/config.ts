@@ -205,7 +205,8 @@ export async function seedConfig(
   if (!opts.dryRun) {
     addStep(report, "config", changed ? "done" : "skipped", changed ? lines.join("; ") : "ssh and tsh config already seeded");
   }
-  return { changed, created, lines, warnings };
+  // Two proxies on one host share a profile: one line for it.
+  return { changed, created, lines: [...new Set(lines)], warnings };
 }
 
 export async function removeTshupSshConfig(ctx: Context, dryRun: boolean, warn: boolean): Promise<{ file: string; action: string }[]> {

@@ -61,10 +61,13 @@ export interface Group {
  */
 export function planGroups(ctx: Context, clusters: QueriedCluster[], active: VersionRecord | null): Group[] {
   let groups: Group[];
+  const splittable = ctx.opts.perCluster && !ctx.opts.version && clusters.length >= 2;
   try {
     groups = [{ target: resolveTarget(ctx, clusters, active), clusters, alias: null }];
+    // --force means "reinstall" here, not "one tsh for clusters that do not share a window".
+    if (splittable && groups[0]!.target.choice.outside.length > 0) throw new TshupError("incompatible", "the clusters' windows do not overlap");
   } catch (err) {
-    if (!(err instanceof TshupError) || err.code !== "incompatible" || !ctx.opts.perCluster || ctx.opts.version || clusters.length < 2) throw err;
+    if (!(err instanceof TshupError) || err.code !== "incompatible" || !splittable) throw err;
     groups = [];
     for (const c of clusters) {
       const target = resolveTarget(ctx, [c], null);
@@ -124,6 +127,7 @@ export interface LocalFacts extends Installed {
 export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[], opts: { quiet: boolean; effects?: boolean }): Promise<LocalFacts> {
   const { layout, platform } = ctx;
   const state = await readState(layout);
+  const kind = await rootKind(layout);
   const have = await installedAndActive(ctx);
   const groups = planGroups(ctx, clusters, have.active);
   const aliasNames = [...new Set([...state.aliases, ...groups.flatMap((g) => (g.alias ? [g.alias] : []))])];
@@ -156,9 +160,10 @@ export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[],
     ],
     keep: ctx.opts.keep,
     force: ctx.opts.force,
+    adopt: kind === "legacy",
   };
   const scratch = await Promise.all([layout.stagingDir, layout.trashDir].map((d) => fsp.readdir(d).then((n) => n.length > 0, () => false)));
-  const settled = (await rootKind(layout)) === "owned" && !scratch.some(Boolean);
+  const settled = kind === "owned" && !scratch.some(Boolean);
   return { ...have, state, groups, plan, settled, configWarnings };
 }
 

@@ -10,7 +10,7 @@ import { TshupError, usageError, fsError, systemError } from "../core/errors.js"
 import { printable } from "../core/format.js";
 import { makePlan, planChanges, type Plan } from "../core/plan.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
-import { cleanWorkAreas, pruneVersions, writeState, type VersionRecord } from "../io/store.js";
+import { cleanWorkAreas, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
 import { claimRoot } from "../io/root.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
 import { gatherLocalFacts, tshPathFor, type Group, type LocalFacts } from "./facts.js";
@@ -50,7 +50,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     const { confirmPlan } = await import("./plan.js");
     const confirmed = await confirmPlan(ctx, plan, proxies.map((p) => p.addr), async () => {
       // Customize may have changed the proxy: ask the new one before planning again.
-      const now = await resolveProxies(ctx);
+      const now = await resolveProxies(ctx, (await readState(layout)).proxies);
       if (now.map((p) => p.addr).join() !== proxies.map((p) => p.addr).join()) {
         proxies = now;
         clusters = await stage(ctx, "proxy", () => queryClusters(ctx, proxies));
@@ -74,6 +74,7 @@ export async function runInstall(ctx: Context): Promise<number> {
   // What can be checked before the first change is: a run that would fail half-way fails here.
   await stage(ctx, "preflight", () => preflight(ctx, plan));
   await stage(ctx, "root", () => claimRoot(layout, host));
+  if (plan.adopt) addStep(report, "root", "done", `${layout.root} is marked as tshup's (an earlier release made it)`);
   const lock = await stage(ctx, "lock", () =>
     acquireLock(layout.lockPath, {
       host,
@@ -189,6 +190,7 @@ async function finishInstall(
   state.proxies = proxies.map((p) => p.addr);
   state.settings = settingsAfter(opts, state.settings);
   await stage(ctx, "state", () => writeState(layout, state));
+  if (plan.settings.length > 0) addStep(report, "remember", "done", plan.settings.join("; "));
 }
 
 /** Which tsh (and version) serves each cluster: `tsh`, or its tsh-<cluster> alias. */
@@ -274,7 +276,9 @@ const PROXY_ATTEMPTS = 3;
  */
 async function proxiesOrAsk(ctx: Context, interactive: boolean): Promise<{ proxies: ProxyAddress[]; clusters?: QueriedCluster[] }> {
   try {
-    return { proxies: await resolveProxies(ctx) };
+    // A plain rerun asks the clusters the last install served, not only tsh's current profile:
+    // with one of them missing, its tsh-<cluster> would go while its ssh config still runs it.
+    return { proxies: await resolveProxies(ctx, (await readState(ctx.layout)).proxies) };
   } catch (err) {
     if (!(err instanceof TshupError) || err.code !== "usage" || ctx.opts.proxies.length > 0) throw err;
     if (!interactive) throw withWhyNotAsked(ctx, err);

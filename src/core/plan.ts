@@ -27,6 +27,8 @@ export interface PlanFacts {
   config: string[] | null;
   /** Remembered settings that this run changes (tools, per-cluster, the Teleport user...). */
   settings: string[];
+  /** The root was made by an earlier release and gets tshup's marker now. */
+  adopt: boolean;
   keep: number;
   force: boolean;
 }
@@ -42,6 +44,7 @@ export interface Plan {
   /** Version ids moved out, beyond --keep; the versions in use are never among them. */
   prune: string[];
   settings: string[];
+  adopt: boolean;
 }
 
 export function makePlan(f: PlanFacts): Plan {
@@ -62,6 +65,7 @@ export function makePlan(f: PlanFacts): Plan {
     config: f.config,
     prune: versionsToPrune(after, f.keep, f.groups.map((g) => g.id)),
     settings: f.settings,
+    adopt: f.adopt,
   };
 }
 
@@ -90,7 +94,8 @@ export function planChanges(p: Plan): boolean {
     (p.path?.length ?? 0) > 0 ||
     (p.config?.length ?? 0) > 0 ||
     p.prune.length > 0 ||
-    p.settings.length > 0
+    p.settings.length > 0 ||
+    p.adopt
   );
 }
 
@@ -110,5 +115,6 @@ export function describePlan(p: Plan, where: { versionDir: (id: string) => strin
   else lines.push(...(p.config.length ? p.config : ["ssh and tsh config already seeded"]));
   for (const id of p.prune) lines.push(`remove tsh ${id} (beyond --keep)`);
   for (const s of p.settings) lines.push(`remember ${s}`);
+  if (p.adopt) lines.push("mark the root as tshup's (an earlier release made it, without the marker)");
   return lines;
 }

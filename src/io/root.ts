@@ -6,7 +6,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Host } from "../host.js";
 import { ROOT_MARKER, OWNED_ROOT_FILES, OWNED_WORK_DIRS, isOwnedBinEntry, unsafeRootReason, type Layout } from "../core/layout.js";
-import { fsError, usageError } from "../core/errors.js";
+import { fsError, systemError, usageError } from "../core/errors.js";
 import { atomicWriteFile, isTempSiblingName, readRegularFile } from "./fsx.js";
 import { COMPLETE_MARKER, readVersionRecord } from "./store.js";
 
@@ -103,6 +103,12 @@ export async function claimRoot(layout: Layout, host: Host, opts: { write: boole
   // Before the marker: a marker planted in a home or a shared directory does not make it tshup's.
   const reason = await rootSafetyProblem(layout, host);
   if (reason) throw usageError(`${layout.root} ${reason}, so it cannot be tshup's root`, `give tshup a directory of its own, ${suggestion}`);
+  const markerPath = path.join(layout.root, ROOT_MARKER);
+  const markerStat = await fsp.lstat(markerPath).catch(() => null);
+  // A link or other file there is replaced by the write; a directory would make it fail half-way.
+  if (markerStat?.isDirectory()) {
+    throw systemError(`${markerPath} is a directory, where tshup keeps its marker file`, `move ${markerPath} aside and run tshup again`);
+  }
   const kind = await rootKind(layout);
   if (kind === "owned") return;
   if (kind === "foreign") {

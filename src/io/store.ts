@@ -9,6 +9,8 @@ import { atomicWriteFile, ensureWorkDir, isWindowsPath, mkdirp, readRegularFile,
 import { uniqueTag, type Host } from "../host.js";
 import { fsError } from "../core/errors.js";
 import { unsafeReason } from "../core/members.js";
+import { printable } from "../core/format.js";
+import { parseProxyAddress } from "../core/proxyaddr.js";
 import { loginProblem, teleportUserProblem } from "../core/sshconfig.js";
 
 /** Written last into a staged version: a version directory without it does not count. */
@@ -58,13 +60,22 @@ export async function readState(layout: Layout): Promise<State> {
     return {
       schema: 1,
       createdFiles: Array.isArray(parsed.createdFiles) ? parsed.createdFiles.filter((f) => typeof f === "string") : [],
-      proxies: Array.isArray(parsed.proxies) ? parsed.proxies.filter((f) => typeof f === "string") : [],
+      proxies: Array.isArray(parsed.proxies) ? parsed.proxies.filter((f) => typeof f === "string" && isProxyAddress(f)) : [],
       aliases: Array.isArray(parsed.aliases) ? parsed.aliases.filter((f) => typeof f === "string" && /^tsh-[A-Za-z0-9._-]+$/.test(f)) : [],
       settings: parseSettings(parsed.settings),
     };
   } catch {
     // A state file is only ever replaced whole, so damage means someone edited it: start afresh.
     return { ...EMPTY_STATE };
+  }
+}
+
+/** A remembered proxy must be one tshup would accept from --proxy: it reaches messages and URLs. */
+function isProxyAddress(value: string): boolean {
+  try {
+    return value.length <= 300 && parseProxyAddress(value).addr === value;
+  } catch {
+    return false;
   }
 }
 
@@ -108,8 +119,20 @@ export async function recordLastRun(layout: Layout, host: Host, run: LastRun): P
 
 export async function readLastRun(layout: Layout): Promise<LastRun | null> {
   try {
-    const r = JSON.parse((await readRegularFile(lastRunPath(layout), 64 * 1024))?.toString("utf8") ?? "null") as LastRun | null;
-    return r && typeof r.at === "string" && typeof r.ok === "boolean" && Number.isInteger(r.exit_code) ? r : null;
+    const r = JSON.parse((await readRegularFile(lastRunPath(layout), 64 * 1024))?.toString("utf8") ?? "null") as Record<string, unknown> | null;
+    if (!r || typeof r.ok !== "boolean" || !Number.isInteger(r.exit_code) || typeof r.at !== "string" || Number.isNaN(Date.parse(r.at))) return null;
+    // A hand-edited (or hostile) record reaches the terminal only as plain, short text.
+    const text = (v: unknown, max = 300) => (typeof v === "string" ? printable(v, max) : null);
+    const error = typeof r.error === "object" && r.error !== null ? (r.error as Record<string, unknown>) : null;
+    return {
+      at: new Date(Date.parse(r.at)).toISOString(),
+      command: text(r.command, 40) ?? "install",
+      ok: r.ok,
+      exit_code: r.exit_code as number,
+      changed: r.changed === true,
+      version: text(r.version, 40),
+      error: error ? { code: text(error.code, 40) ?? "unknown", message: text(error.message) ?? "" } : null,
+    };
   } catch {
     return null;
   }
