@@ -35,6 +35,7 @@ export const FLAGS = {
   keep: { type: "string", value: "N", help: "installed versions to keep (default 3; the active one is never removed)" },
   force: { type: "boolean", help: "allow a version outside the window; reinstall even when nothing changed" },
   "per-cluster": { type: "boolean", help: "clusters whose windows do not overlap: one tsh each, tsh-<cluster> for the others" },
+  "no-per-cluster": { type: "boolean", help: "forget a remembered --per-cluster: one tsh for every cluster again" },
   "allow-http-mirror": { type: "boolean", help: "trust .sha256 files from a plain-http mirror (anyone on the network path could forge them)" },
   timeout: { type: "string", value: "SECONDS", help: "give up on a connection silent this long (default 30)" },
   jitter: { type: "string", value: "SECONDS", help: "wait a random time up to SECONDS first (spreads a fleet's cron runs)" },
@@ -81,7 +82,7 @@ export const COMMANDS = {
     summary: "install or upgrade tsh to match the proxies (the default command)",
     about:
       "Asks each proxy which version it runs, installs the tsh every cluster accepts side by side under tshup's root, makes it the active tsh, puts it on PATH and seeds ssh and tsh config. At a terminal it asks only what it does not know and shows the plan first; with --yes, --json, CI set or no terminal it never prompts. A run with nothing to do changes nothing.",
-    flags: ["proxy", "manifest", "version", "cdn-url", "edition", "tools", "prefix", "no-modify-path", "no-config", "user", "login", "yes", "dry-run", "insecure", ...NETWORK, "keep", "force", "per-cluster", "allow-http-mirror", "jitter", ...OUTPUT_FLAGS, "help"],
+    flags: ["proxy", "manifest", "version", "cdn-url", "edition", "tools", "prefix", "no-modify-path", "no-config", "user", "login", "yes", "dry-run", "insecure", ...NETWORK, "keep", "force", "per-cluster", "no-per-cluster", "allow-http-mirror", "jitter", ...OUTPUT_FLAGS, "help"],
     examples: [
       ["tshup --proxy teleport.example.com", "install or upgrade, then: tsh login"],
       ["tshup --manifest https://intranet.example.com/tshup.yaml --yes", "a site's setup, unattended"],

@@ -239,6 +239,7 @@ function build(command: Command, values: Map<Flag, string[]>, positionals: strin
   const jitterSeconds = parseCount("--jitter", one("jitter") ?? "0", 0);
   const platforms = one("platforms")?.split(",").map((p) => p.trim()).filter(Boolean) ?? null;
   if (on("quiet") && on("verbose")) throw usageError("--quiet and --verbose contradict each other", "pick one");
+  if (on("per-cluster") && on("no-per-cluster")) throw usageError("--per-cluster and --no-per-cluster contradict each other", "pick one");
 
   return {
     command,

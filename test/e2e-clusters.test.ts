@@ -101,6 +101,21 @@ describe("several clusters", () => {
     assert.deepEqual(single.json.steps.filter((s: any) => s.step === "alias").map((s: any) => s.detail), ["removed tsh-legacy"]);
   });
 
+  test("--no-per-cluster lifts a remembered --per-cluster", async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    assert.equal((await run(["--proxy", newer.addr, "--proxy", oldest.addr, "--per-cluster", "--user", "alice"], h)).code, 0);
+    const apart = await run(["--proxy", newer.addr, "--proxy", oldest.addr, "--no-per-cluster"], h);
+    assert.equal(apart.code, 6, "one tsh cannot serve both: said, and nothing is forgotten");
+    const status = await run(["status", "--proxy", newer.addr], h);
+    assert.equal(status.json.settings.perCluster, true);
+    const one = await run(["--proxy", newer.addr, "--no-per-cluster"], h);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal((await run(["status", "--proxy", newer.addr], h)).json.settings.perCluster, undefined);
+    const both = await run(["--per-cluster", "--no-per-cluster"], h);
+    assert.equal(both.code, 2);
+  });
+
   test("with nothing installed a cluster is neither compatible nor not: null, and the text says so", async (t) => {
     const h = await makeHome();
     t.after(h.cleanup);

@@ -10,7 +10,7 @@ import type { Settings } from "../io/store.js";
 export function applyRemembered(opts: Options, remembered: Settings): void {
   const given = (flag: string) => opts.explicit.has(flag);
   if (!given("tools") && remembered.tools) opts.tools = remembered.tools;
-  if (!given("per-cluster") && remembered.perCluster) opts.perCluster = true;
+  if (!given("per-cluster") && !given("no-per-cluster") && remembered.perCluster) opts.perCluster = true;
   if (!given("user") && remembered.user) opts.user = remembered.user;
   if (!given("login") && remembered.login) opts.login = remembered.login;
   // An explicit --version lifts the pin; the pin stays only while nothing asks for another version.
@@ -23,6 +23,7 @@ export function settingsAfter(opts: Options, remembered: Settings): Settings {
   const next: Settings = { ...remembered };
   if (given("tools")) next.tools = opts.tools;
   if (given("per-cluster")) next.perCluster = opts.perCluster || undefined;
+  if (given("no-per-cluster")) delete next.perCluster;
   if (given("user") && opts.user) next.user = opts.user;
   if (given("login") && opts.login) next.login = opts.login;
   if (given("version")) delete next.pin;

@@ -2,7 +2,7 @@ import type { Command, Flag } from "../../src/commandline.js";
 
 /** The contract, written out rather than read from the table it checks. */
 export const OWN_FLAGS: Record<Command, Flag[]> = {
-  install: ["proxy", "manifest", "version", "cdn-url", "edition", "tools", "prefix", "no-modify-path", "no-config", "user", "login", "yes", "dry-run", "insecure", "ca-file", "timeout", "keep", "force", "per-cluster", "allow-http-mirror", "jitter", "json", "quiet", "verbose", "help"],
+  install: ["proxy", "manifest", "version", "cdn-url", "edition", "tools", "prefix", "no-modify-path", "no-config", "user", "login", "yes", "dry-run", "insecure", "ca-file", "timeout", "keep", "force", "per-cluster", "no-per-cluster", "allow-http-mirror", "jitter", "json", "quiet", "verbose", "help"],
   status: ["proxy", "manifest", "version", "edition", "force", "per-cluster", "prefix", "insecure", "ca-file", "timeout", "json", "quiet", "verbose", "help"],
   list: ["prefix", "json", "quiet", "verbose", "help"],
   use: ["prefix", "dry-run", "json", "quiet", "verbose", "help"],
