@@ -68,7 +68,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     report.version = facts.active?.version ?? null;
     report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
     report.per_cluster = perClusterReport(ctx, facts.groups);
-    printSummary(ctx, clusters);
+    await printSummary(ctx, clusters);
     return 0;
   }
   // What can be checked before the first change is: a run that would fail half-way fails here.
