@@ -5,6 +5,7 @@ import path from "node:path";
 import { freePort, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, makeHome, runCli, snapshot } from "./support/cli.js";
 import { Terminal } from "./support/terminal.js";
+import { BINARY, binarySkip } from "./support/self.js";
 
 describe("the first-run wizard in a real terminal", () => {
   let standin: Standin;
@@ -151,6 +152,34 @@ describe("the first-run wizard in a real terminal", () => {
     const conf = fs.readdirSync(path.join(h.home, ".ssh", "tshup")).map((f) => fs.readFileSync(path.join(h.home, ".ssh", "tshup", f), "utf8")).join("");
     assert.match(conf, /keys\/127\.0\.0\.1\/carol/);
     assert.deepEqual(fs.readdirSync(path.join(h.home, ".ssh", "tshup")), ["second.conf"], "config for the proxy chosen in Customize");
+  });
+
+  test("the first run of a downloaded executable offers to put tshup itself on PATH, and does", { skip: binarySkip() }, async (t) => {
+    const h = await makeHome();
+    t.after(h.cleanup);
+    const downloaded = path.join(h.home, "Downloads", "tshup-linux-x64");
+    fs.mkdirSync(path.dirname(downloaded));
+    fs.copyFileSync(BINARY, downloaded);
+    fs.chmodSync(downloaded, 0o755);
+    const term = new Terminal("w");
+    t.after(() => term.close());
+    await term.start(["--proxy", proxy.addr, "--user", "alice"], { ...h.env, ...standin.env, TERM: "xterm-256color" }, { command: [downloaded] });
+    await term.waitFor(/Go ahead\?/);
+    await term.keys("Enter");
+    await term.waitFor(/Also put tshup itself at ~\/\.local\/bin\/tshup, on PATH/);
+    await term.keys("Enter");
+    assert.match(await term.waitFor(/EXIT=\d+/), /EXIT=0/);
+    const copy = path.join(h.home, ".local", "bin", "tshup");
+    assert.ok(fs.readFileSync(copy).equals(fs.readFileSync(BINARY)), "the copy is the downloaded executable");
+    // Run from the copy, nothing is offered: it is already where it should be.
+    const again = new Terminal("w2");
+    t.after(() => again.close());
+    await again.start(["--proxy", proxy.addr, "--user", "alice"], { ...h.env, ...standin.env, TERM: "xterm-256color" }, { command: [copy] });
+    await again.waitFor(/Go ahead\?/);
+    await again.keys("Enter");
+    const end = await again.waitFor(/EXIT=\d+/);
+    assert.match(end, /EXIT=0/);
+    assert.ok(!/Also put tshup itself/.test(end));
   });
 
   test("Cancel changes nothing", async (t) => {

@@ -69,6 +69,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
     report.per_cluster = perClusterReport(ctx, facts.groups);
     await printSummary(ctx, clusters);
+    if (interactive) await (await import("./self.js")).offerSelfInstall(ctx);
     return 0;
   }
   // What can be checked before the first change is: a run that would fail half-way fails here.
@@ -94,6 +95,7 @@ export async function runInstall(ctx: Context): Promise<number> {
   }
   report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
   await printSummary(ctx, clusters);
+  if (interactive) await (await import("./self.js")).offerSelfInstall(ctx);
   return 0;
 }
 

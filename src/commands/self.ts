@@ -3,10 +3,9 @@ import path from "node:path";
 import { reportPaths, type Context } from "../context.js";
 import { uniqueTag } from "../host.js";
 import { COMMIT, VERSION } from "../build-info.js";
-import { addStep } from "../core/report.js";
+import { addStep, newReport } from "../core/report.js";
 import { TshupError, fsError, networkError, usageError, verificationError } from "../core/errors.js";
 import { compareVersions } from "../core/version.js";
-import { tildify } from "../core/format.js";
 import { isSelfWorkName, parseSha256Sums, selfFileName, selfInstallPath, selfWorkFiles, showSelfVersion, type SelfVersion } from "../core/self.js";
 import { acquireLock, lockTimeoutMs, type Lock } from "../io/lock.js";
 import { exists, hashFile, mkdirp, renameWithRetry, replaceExe, type ReplaceOptions } from "../io/fsx.js";
@@ -27,6 +26,20 @@ const RUNNING: SelfVersion = { version: VERSION, commit: COMMIT };
  * Copies the running executable to selfInstallPath (atomically, mode 0755) and puts its directory
  * on PATH. A file there that is not tshup's is left alone unless --force.
  */
+/**
+ * The first run of a downloaded tshup, at a terminal: with no copy at the stable place yet, offer
+ * to put one there, so the next run (and a timer) finds tshup without the download's path. The
+ * copy is reported apart from the install that ran.
+ */
+export async function offerSelfInstall(ctx: Context): Promise<void> {
+  const { host } = ctx;
+  const dest = selfInstallPath(host);
+  if (host.selfExecutable === null || (await sameFile(host.selfExecutable, dest)) || (await inspectExecutable(dest)).kind !== "absent") return;
+  const { askYesNo } = await import("../ui/wizard.js");
+  if (!(await askYesNo(host, `Also put tshup itself at ${show(ctx, dest)}, on PATH, so it can keep tsh current?`, true))) return;
+  await selfInstall({ ...ctx, report: newReport("self install") });
+}
+
 async function selfInstall(ctx: Context): Promise<number> {
   const { host, opts, report, layout, platform } = ctx;
   const source = host.selfExecutable;
@@ -313,4 +326,4 @@ function printOutcome(ctx: Context, last: string): void {
   host.stdout.write(`${last}\n`);
 }
 
-const show = (ctx: Context, p: string) => tildify(p, ctx.host.home, ctx.host.platform === "win32" ? "\\" : "/");
+const show = (ctx: Context, p: string) => ctx.platform.display(p);

@@ -10,6 +10,8 @@ export interface TerminalStart {
   rows?: number;
   /** A shell pipeline tshup's stdout goes through, e.g. `tee log`: stdin stays the terminal. */
   pipeTo?: string;
+  /** What runs as tshup (default: node dist/tshup.cjs), e.g. a single executable. */
+  command?: string[];
 }
 
 /** tshup in a real terminal (tmux), driven by keystrokes and read from the screen, as a person sees it. */
@@ -20,7 +22,7 @@ export class Terminal {
 
   async start(args: string[], env: Record<string, string>, opts: TerminalStart = {}): Promise<void> {
     const vars = Object.entries(env).map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`);
-    const quoted = [process.execPath, path.join(ROOT, "dist", "tshup.cjs"), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`);
+    const quoted = [...(opts.command ?? [process.execPath, path.join(ROOT, "dist", "tshup.cjs")]), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`);
     const cmd = ["env", "-i", ...vars, ...quoted].join(" ");
     // The exit code goes to the terminal, not into the pipe, so it is tshup's and not the pipe's.
     const shell = opts.pipeTo ? `{ ${cmd}; echo EXIT=$? >&2; } | ${opts.pipeTo}; sleep 600` : `${cmd}; echo EXIT=$?; sleep 600`;
