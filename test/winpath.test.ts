@@ -333,6 +333,33 @@ function strategy() {
   return { reg, s, layout };
 }
 
+describe("win32 strategy: a root given by --prefix is named as TSHUP_HOME", () => {
+  test("written with the Path, listed in the dry run, kept when the user set it, removed on uninstall", async () => {
+    const reg = new FakeRegistry();
+    const s = win32Strategy(fakeHost(), { registry: reg });
+    const custom = layoutFor("D:\\Tools\\tshup", path.win32);
+    const dry = await s.addToPath(custom, { dryRun: true });
+    assert.deepEqual(dry.edits.map((e) => [e.file, e.action]), [["HKCU\\Environment\\TSHUP_HOME", "would be created"], [USER_PATH_KEY, "would be created"]]);
+    assert.equal(reg.writes.length, 0, "a dry run writes nothing");
+    const out = await s.addToPath(custom, { dryRun: false });
+    assert.deepEqual(reg.values.get("TSHUP_HOME"), { type: "REG_SZ", value: "D:\\Tools\\tshup" });
+    assert.ok(out.created.includes("HKCU\\Environment\\TSHUP_HOME"));
+    const again = await s.addToPath(custom, { dryRun: false });
+    assert.equal(again.changed, false, "a rerun changes nothing");
+    const removed = await s.removeFromPath(custom, { dryRun: false, createdFiles: out.created });
+    assert.ok(removed.edits.some((e) => e.file === "HKCU\\Environment\\TSHUP_HOME" && e.action === "deleted"));
+    assert.equal(reg.values.has("TSHUP_HOME"), false);
+    // The default root names nothing, and a TSHUP_HOME tshup did not set stays.
+    const plain = new FakeRegistry();
+    plain.values.set("TSHUP_HOME", { type: "REG_SZ", value: "E:\\mine" });
+    const sp = win32Strategy(fakeHost(), { registry: plain });
+    const layout = layoutFor("C:\\Users\\ana\\AppData\\Local\\tshup", path.win32);
+    const made = await sp.addToPath(layout, { dryRun: false });
+    await sp.removeFromPath(layout, { dryRun: false, createdFiles: made.created });
+    assert.deepEqual(plain.values.get("TSHUP_HOME"), { type: "REG_SZ", value: "E:\\mine" });
+  });
+});
+
 describe("win32 strategy: the user Path", () => {
   test("no Path value: created as REG_EXPAND_SZ, remembered as created, deleted again on uninstall", async () => {
     const { reg, s, layout } = strategy();

@@ -12,6 +12,7 @@ import { makePlan, planChanges, type Plan } from "../core/plan.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { cleanWorkAreas, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
 import { claimRoot } from "../io/root.js";
+import { pathFor } from "../core/layout.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
 import { gatherLocalFacts, tshPathFor, type Group, type LocalFacts } from "./facts.js";
 import { cdnBase, installVersion } from "./fetch.js";
@@ -237,7 +238,8 @@ async function preflight(ctx: Context, plan: Plan | null): Promise<void> {
     for (const d of [layout.root, ...(opts.seedConfig ? [ssh.tshupDir, ctx.teleportHome] : [])]) await requireWritable(d, "directory");
     return;
   }
-  const files = (plan.path ?? []).map((e) => e.file);
+  // Registry values (HKCU\Environment\Path) are edits too, but not files to check.
+  const files = (plan.path ?? []).map((e) => e.file).filter((f) => pathFor(host).isAbsolute(f));
   if (plan.config !== null) files.push(ssh.config);
   for (const f of files) await requireWritable(f, "file");
 }

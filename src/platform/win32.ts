@@ -2,7 +2,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Host } from "../host.js";
 import { envGet, uniqueTag } from "../host.js";
-import type { Layout } from "../core/layout.js";
+import { builtInRoot, type Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
 import { fsError, systemError } from "../core/errors.js";
@@ -28,6 +28,8 @@ import type { PathOutcome, PlatformStrategy } from "./types.js";
 const ALL_TOOLS: Tool[] = ["tsh", "tctl"];
 const ACTIVE_MARKER = ".tshup-active";
 const PATH_NAME = "Path";
+const HOME_NAME = "TSHUP_HOME";
+const USER_HOME_KEY = "HKCU\\Environment\\TSHUP_HOME";
 
 export interface Win32Deps {
   /** HKCU\Environment; reg.exe and PowerShell unless a test hands in its own. */
@@ -105,6 +107,59 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       : [];
   };
 
+  const sameDir = (a: string, b: string) => path.win32.resolve(a).toLowerCase() === path.win32.resolve(b).toLowerCase();
+
+  /**
+   * A root given by --prefix is named in the user environment as TSHUP_HOME, so tshup finds it
+   * again from any new terminal or scheduled task: the edit it makes (or would make), or null.
+   */
+  async function rememberRoot(layout: Layout, dryRun: boolean): Promise<{ file: string; action: string } | null> {
+    if (sameDir(layout.root, builtInRoot(host))) return null;
+    const now = await env().read(HOME_NAME);
+    if (now !== null && now.value === layout.root) return null;
+    const action = now === null ? "created" : "updated";
+    if (dryRun) return { file: USER_HOME_KEY, action: `would be ${action}` };
+    try {
+      await env().write(HOME_NAME, { type: "REG_SZ", value: layout.root });
+    } catch (err) {
+      throw systemError(`could not write ${USER_HOME_KEY}: ${(err as Error).message}`, registryHint(), err);
+    }
+    return { file: USER_HOME_KEY, action };
+  }
+
+  function withHome(home: { file: string; action: string } | null, outcome: PathOutcome): PathOutcome {
+    if (!home) return outcome;
+    return { ...outcome, changed: true, edits: [home, ...outcome.edits], created: home.action === "created" ? [USER_HOME_KEY, ...outcome.created] : outcome.created };
+  }
+
+  async function addUserPath(layout: Layout, opts: { dryRun: boolean; withSelf?: boolean }): Promise<PathOutcome> {
+    const dirs = [layout.binDir, ...(opts.withSelf || (await selfCopyPresent(host)) ? [path.win32.dirname(selfInstallPath(host))] : [])];
+    const before = await readUserPath();
+    // Added in reverse, each in front: the bin dir ends up first.
+    const value = [...dirs].reverse().reduce<string | null>((v, dir) => addToPath(v, dir, lookup), before?.value ?? null)!;
+    if (before !== null && value === before.value) {
+      return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
+    }
+    const action = before === null ? "created" : "updated";
+    if (opts.dryRun) return { changed: true, edits: [{ file: USER_PATH_KEY, action: `would be ${action}` }], created: [], notes: [] };
+    await writeUserPath(before, { type: typeToWrite(before?.type ?? null, value), value });
+    return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: before === null ? [USER_PATH_KEY] : [], notes: await notesAfterChange() };
+  }
+
+  async function removeUserPath(layout: Layout, opts: { dryRun: boolean; createdFiles: string[] }): Promise<PathOutcome> {
+    const before = await readUserPath();
+    if (before === null) return { changed: false, edits: [], created: [], notes: [] };
+    // The stable copy's directory is tshup's own (Programs\tshup): only tshup puts it on the Path.
+    const value = [layout.binDir, path.win32.dirname(selfInstallPath(host))].reduce((v, dir) => removeFromPath(v, dir, lookup), before.value);
+    if (value === before.value) return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
+    // A value tshup created and that holds nothing else goes away entirely, as before.
+    const drop = value === "" && opts.createdFiles.includes(USER_PATH_KEY);
+    const action = drop ? "deleted" : "updated";
+    if (opts.dryRun) return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: [], notes: [] };
+    await writeUserPath(before, drop ? null : { type: typeToWrite(before.type, value), value });
+    return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: [], notes: await notesAfterChange() };
+  }
+
   return {
     host,
     windows: true,
@@ -173,31 +228,16 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     },
 
     async addToPath(layout, opts): Promise<PathOutcome> {
-      const dirs = [layout.binDir, ...(opts.withSelf || (await selfCopyPresent(host)) ? [path.win32.dirname(selfInstallPath(host))] : [])];
-      const before = await readUserPath();
-      // Added in reverse, each in front: the bin dir ends up first.
-      const value = [...dirs].reverse().reduce<string | null>((v, dir) => addToPath(v, dir, lookup), before?.value ?? null)!;
-      if (before !== null && value === before.value) {
-        return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
-      }
-      const action = before === null ? "created" : "updated";
-      if (opts.dryRun) return { changed: true, edits: [{ file: USER_PATH_KEY, action: `would be ${action}` }], created: [], notes: [] };
-      await writeUserPath(before, { type: typeToWrite(before?.type ?? null, value), value });
-      return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: before === null ? [USER_PATH_KEY] : [], notes: await notesAfterChange() };
+      return withHome(await rememberRoot(layout, opts.dryRun), await addUserPath(layout, opts));
     },
 
     async removeFromPath(layout, opts): Promise<PathOutcome> {
-      const before = await readUserPath();
-      if (before === null) return { changed: false, edits: [], created: [], notes: [] };
-      // The stable copy's directory is tshup's own (Programs\tshup): only tshup puts it on the Path.
-      const value = [layout.binDir, path.win32.dirname(selfInstallPath(host))].reduce((v, dir) => removeFromPath(v, dir, lookup), before.value);
-      if (value === before.value) return { changed: false, edits: [{ file: USER_PATH_KEY, action: "unchanged" }], created: [], notes: [] };
-      // A value tshup created and that holds nothing else goes away entirely, as before.
-      const drop = value === "" && opts.createdFiles.includes(USER_PATH_KEY);
-      const action = drop ? "deleted" : "updated";
-      if (opts.dryRun) return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: [], notes: [] };
-      await writeUserPath(before, drop ? null : { type: typeToWrite(before.type, value), value });
-      return { changed: true, edits: [{ file: USER_PATH_KEY, action }], created: [], notes: await notesAfterChange() };
+      // TSHUP_HOME goes only when tshup set it and it still names this root.
+      const home = opts.createdFiles.includes(USER_HOME_KEY) ? await env().read(HOME_NAME) : null;
+      const dropHome = home !== null && sameDir(home.value, layout.root);
+      if (dropHome && !opts.dryRun) await env().remove(HOME_NAME);
+      const outcome = await removeUserPath(layout, opts);
+      return dropHome ? { ...outcome, changed: true, edits: [{ file: USER_HOME_KEY, action: "deleted" }, ...outcome.edits] } : outcome;
     },
 
     pathInstructions: (layout) =>
