@@ -349,7 +349,12 @@ describe("win32 strategy: a root given by --prefix is named as TSHUP_HOME", () =
     const removed = await s.removeFromPath(custom, { dryRun: false, createdFiles: out.created });
     assert.ok(removed.edits.some((e) => e.file === "HKCU\\Environment\\TSHUP_HOME" && e.action === "deleted"));
     assert.equal(reg.values.has("TSHUP_HOME"), false);
-    // The default root names nothing, and a TSHUP_HOME tshup did not set stays.
+    // A TSHUP_HOME of the user's is never overwritten, the default root names nothing, and a
+    // TSHUP_HOME tshup did not set stays on uninstall.
+    const theirs = new FakeRegistry();
+    theirs.values.set("TSHUP_HOME", { type: "REG_SZ", value: "E:\\mine" });
+    await win32Strategy(fakeHost(), { registry: theirs }).addToPath(custom, { dryRun: false });
+    assert.deepEqual(theirs.values.get("TSHUP_HOME"), { type: "REG_SZ", value: "E:\\mine" });
     const plain = new FakeRegistry();
     plain.values.set("TSHUP_HOME", { type: "REG_SZ", value: "E:\\mine" });
     const sp = win32Strategy(fakeHost(), { registry: plain });

@@ -115,9 +115,9 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
    */
   async function rememberRoot(layout: Layout, dryRun: boolean): Promise<{ file: string; action: string } | null> {
     if (sameDir(layout.root, builtInRoot(host))) return null;
-    const now = await env().read(HOME_NAME);
-    if (now !== null && now.value === layout.root) return null;
-    const action = now === null ? "created" : "updated";
+    // A TSHUP_HOME already there is the user's (or says the same): never overwritten.
+    if ((await env().read(HOME_NAME)) !== null) return null;
+    const action = "created";
     if (dryRun) return { file: USER_HOME_KEY, action: `would be ${action}` };
     try {
       await env().write(HOME_NAME, { type: "REG_SZ", value: layout.root });
