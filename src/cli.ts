@@ -42,7 +42,8 @@ export async function main(argv: string[], host: Host): Promise<number> {
       // Remembered settings first, so that the manifest (read next) still overrides them.
       const { applyRemembered } = await import("./commands/settings.js");
       const { readState } = await import("./io/store.js");
-      applyRemembered(opts, (await readState(ctx.layout)).settings);
+      ctx.remembered = await readState(ctx.layout);
+      applyRemembered(opts, ctx.remembered.settings);
       ctx.usePin = opts.explicit.has("version") ? null : opts.version;
     }
     // A command reads the site manifest only when it takes --manifest: the others have no use for it.

@@ -8,6 +8,7 @@ import { newReport, type Report } from "./core/report.js";
 import { Http } from "./io/http.js";
 import type { PlatformStrategy } from "./platform/types.js";
 import type { Manifest } from "./core/manifest.js";
+import type { State } from "./io/store.js";
 import { posixStrategy } from "./platform/posix.js";
 import { win32Strategy } from "./platform/win32.js";
 
@@ -26,6 +27,8 @@ export interface Context {
   site: Manifest | null;
   /** The version `tshup use` pinned, when it is the one this run keeps (no --version, no manifest pin). */
   usePin: string | null;
+  /** state.json as the run found it (install, status, doctor): the choices and proxies it remembers. */
+  remembered: State | null;
 }
 
 export function createContext(host: Host, opts: Options): Context {
@@ -46,6 +49,7 @@ export function createContext(host: Host, opts: Options): Context {
     teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),
     site: null,
     usePin: null,
+    remembered: null,
   };
 }
 

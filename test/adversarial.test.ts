@@ -14,7 +14,7 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { isRunScratch, makeHome, runCli, snapshot, ROOT, type CliVariant, type RunResult } from "./support/cli.js";
 import { standinScript, tar, tarGz, zip, type TarEntry } from "./support/archives.js";
 import { randomBytes } from "node:crypto";
@@ -24,7 +24,6 @@ import { TshupError } from "../src/core/errors.js";
 
 const CLI: CliVariant = { name: "tshup.cjs (256 MB heap)", command: [process.execPath, "--max-old-space-size=256", path.join(ROOT, "dist", "tshup.cjs")] };
 const OLD = "17.5.1";
-const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
 const artifact = (v: string) => `teleport-v${v}-linux-amd64-bin.tar.gz`;
 const USER_SSH_CONFIG = "Host mine\n  User me\n";
 

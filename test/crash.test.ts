@@ -4,11 +4,11 @@ import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, makeHome, runCli } from "./support/cli.js";
 
 const variant = cliVariants()[0]!;
-const linux = (version: string, padding = 0) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const, padding, gzipLevel: 1 });
+const linuxPadded = (version: string, padding = 0) => ({ ...linux(version), padding, gzipLevel: 1 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -38,8 +38,8 @@ describe("kill -9 at any moment leaves the previous tsh working, and the next ru
   before(async () => {
     standin = await startStandin();
     proxy = await standin.addProxy({ cluster: "example", serverVersion: "17.5.1" });
-    await standin.addArtifact(linux("17.5.1"));
-    await standin.addArtifact(linux("17.5.2", 12 * 1024 * 1024));
+    await standin.addArtifact(linuxPadded("17.5.1"));
+    await standin.addArtifact(linuxPadded("17.5.2", 12 * 1024 * 1024));
   });
   after(async () => standin.close());
 
@@ -118,7 +118,7 @@ describe("the lock", () => {
   before(async () => {
     standin = await startStandin();
     proxy = await standin.addProxy({ cluster: "example", serverVersion: "17.5.1" });
-    await standin.addArtifact(linux("17.5.1"));
+    await standin.addArtifact(linuxPadded("17.5.1"));
   });
   after(async () => standin.close());
 

@@ -3,11 +3,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, makeHome, runCli } from "./support/cli.js";
 
 const variant = cliVariants()[0]!;
-const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
 
 describe("several clusters", () => {
   let standin: Standin;

@@ -5,12 +5,11 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import YAML from "yaml";
-import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, makeHome, runCli, ROOT, snapshot } from "./support/cli.js";
 import { requireTool } from "./support/tools.js";
 
 const variant = cliVariants()[0]!;
-const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
 
 /** The seed site's manifest, pointed at the stand-in proxy instead of the real one. */
 async function seedManifest(dir: string, proxy: StandinProxy, extra: Record<string, unknown> = {}): Promise<string> {

@@ -4,11 +4,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, isRunScratch, makeHome, runCli, snapshot } from "./support/cli.js";
 import { requireTool } from "./support/tools.js";
 
-const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
 
 /** What `tsh version` prints for the tsh a user's PATH would find in bin/. */
 function activeTshVersion(root: string): string {

@@ -1,11 +1,10 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { startStandin, type Standin, type StandinProxy } from "./support/standin.js";
+import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, isRunScratch, makeHome, runCli, snapshot } from "./support/cli.js";
 
 const variant = cliVariants()[0]!;
-const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
 const VERSIONS = ["16.4.3", "17.4.2", "17.5.1", "17.5.2"];
 const SITUATIONS = 24;
 const SEED = Number(process.env.TSHUP_PLAN_SEED ?? 20261201);

@@ -9,17 +9,18 @@ import { readCurrentProfile, readProfileField } from "../io/tshprofile.js";
 export type QueriedCluster = ClusterInfo & { date: string | null };
 
 /**
- * SPEC section 3: --proxy, then TELEPORT_PROXY, then the manifest, then (for status and doctor)
- * the proxies of the last install, then tsh's current profile.
+ * SPEC section 3: --proxy, then TELEPORT_PROXY, then the manifest, then the proxies the last
+ * install served (so a plain rerun after a two-cluster install asks both, and neither cluster's
+ * tsh-<cluster> goes while its ssh config still runs it), then tsh's current profile.
  */
-export async function resolveProxies(ctx: Context, remembered: string[] = []): Promise<ProxyAddress[]> {
+export async function resolveProxies(ctx: Context): Promise<ProxyAddress[]> {
   let raw: string[] = ctx.opts.proxies;
   if (raw.length === 0) {
     const env = envGet(ctx.host, "TELEPORT_PROXY");
     if (env) raw = [env];
   }
   if (raw.length === 0) raw = (ctx.site?.clusters ?? []).map((c) => c.proxy);
-  if (raw.length === 0) raw = remembered;
+  if (raw.length === 0) raw = ctx.remembered?.proxies ?? [];
   if (raw.length === 0) {
     const fromProfile = await currentProfileProxy(ctx.teleportHome);
     if (fromProfile) raw = [fromProfile];

@@ -8,7 +8,6 @@ import { certificateValidity } from "../core/sshcert.js";
 import { clusterReport } from "../core/report.js";
 import { hostOf, tshProfileAddr } from "../core/proxyaddr.js";
 import { readProfileUser } from "../io/tshprofile.js";
-import { readState } from "../io/store.js";
 import { readTextIfExists } from "../io/fsx.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
 import { gatherLocalFacts, installedAndActive, servingVersion, type LocalFacts } from "./facts.js";
@@ -48,10 +47,9 @@ export async function runDoctor(ctx: Context): Promise<number> {
 
   checkPath(ctx, add, show);
 
-  const state = await readState(layout);
   let clusters: QueriedCluster[] = [];
   try {
-    const proxies = await resolveProxies(ctx, state.proxies);
+    const proxies = await resolveProxies(ctx);
     clusters = await queryClusters(ctx, proxies);
     for (const c of clusters) add("proxy", "ok", `${c.proxy} answers: ${c.cluster || "cluster"} runs Teleport ${c.serverVersion}`);
   } catch (err) {

@@ -4,13 +4,12 @@ import fsp from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt, whyNotAsked } from "../host.js";
-import type { Tool } from "../core/artifact.js";
 import { addStep, clusterReport } from "../core/report.js";
 import { TshupError, usageError, fsError, systemError } from "../core/errors.js";
 import { printable } from "../core/format.js";
 import { makePlan, planChanges, type Plan } from "../core/plan.js";
-import { acquireLock, lockTimeoutMs } from "../io/lock.js";
-import { cleanWorkAreas, pruneVersions, readState, writeState, type VersionRecord } from "../io/store.js";
+import { acquireRunLock } from "../io/lock.js";
+import { cleanWorkAreas, pruneVersions, rememberCreated, writeState, type VersionRecord } from "../io/store.js";
 import { claimRoot } from "../io/root.js";
 import { pathFor } from "../core/layout.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
@@ -51,7 +50,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     const { confirmPlan } = await import("./plan.js");
     const confirmed = await confirmPlan(ctx, plan, proxies.map((p) => p.addr), async () => {
       // Customize may have changed the proxy: ask the new one before planning again.
-      const now = await resolveProxies(ctx, (await readState(layout)).proxies);
+      const now = await resolveProxies(ctx);
       if (now.map((p) => p.addr).join() !== proxies.map((p) => p.addr).join()) {
         proxies = now;
         clusters = await stage(ctx, "proxy", () => queryClusters(ctx, proxies));
@@ -67,23 +66,13 @@ export async function runInstall(ctx: Context): Promise<number> {
     for (const w of facts.configWarnings) feedback.warn(w);
     for (const line of planLines(ctx, plan)) addStep(report, "plan", "skipped", line);
     report.version = facts.active?.version ?? null;
-    report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
-    report.per_cluster = perClusterReport(ctx, facts.groups);
-    await printSummary(ctx, clusters);
-    if (interactive) await (await import("./self.js")).offerSelfInstall(ctx);
-    return 0;
+    return finish(ctx, clusters, facts.groups, interactive);
   }
   // What can be checked before the first change is: a run that would fail half-way fails here.
   await stage(ctx, "preflight", () => preflight(ctx, plan));
   await stage(ctx, "root", () => claimRoot(layout, host));
   if (plan.adopt) addStep(report, "root", "done", `${layout.root} is marked as tshup's (an earlier release made it)`);
-  const lock = await stage(ctx, "lock", () =>
-    acquireLock(layout.lockPath, {
-      host,
-      timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
-      onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${layout.root}`),
-    }),
-  );
+  const lock = await stage(ctx, "lock", () => acquireRunLock(layout.lockPath, host, layout.root, feedback.info));
   try {
     await cleanWorkAreas(layout);
     // Another run may have changed the root between planning and the lock (it held the lock, or
@@ -94,7 +83,14 @@ export async function runInstall(ctx: Context): Promise<number> {
   } finally {
     await lock.release();
   }
-  report.clusters = clusters.map((c) => clusterReport(c, groupVersionFor(facts.groups, c)));
+  return finish(ctx, clusters, facts.groups, interactive);
+}
+
+/** The end of a run that did its job: which tsh serves each cluster, the summary, and (at a terminal) the offer to install tshup itself. */
+async function finish(ctx: Context, clusters: QueriedCluster[], groups: Group[], interactive: boolean): Promise<number> {
+  const { report } = ctx;
+  report.clusters = clusters.map((c) => clusterReport(c, groups.find((g) => g.clusters.includes(c))!.target.version));
+  report.per_cluster = groups.flatMap((g) => g.clusters.map((c) => ({ proxy: c.proxy, cluster: c.cluster, version: g.target.version, tsh: tshPathFor(ctx, groups, c) })));
   await printSummary(ctx, clusters);
   if (interactive) await (await import("./self.js")).offerSelfInstall(ctx);
   return 0;
@@ -160,11 +156,10 @@ async function finishInstall(
     addStep(report, "alias", "done", `removed ${stale}`);
   }
   state.aliases = groups.flatMap((g) => (g.alias ? [g.alias] : []));
-  report.per_cluster = perClusterReport(ctx, groups);
 
   if (plan.path !== null) {
     const outcome = await stage(ctx, "path", () => platform.addToPath(layout, { dryRun: false }));
-    state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
+    rememberCreated(state, outcome.created);
     addStep(report, "path", outcome.changed ? "done" : "skipped", outcome.changed ? `added ${layout.binDir} to PATH (${outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file).join(", ")})` : `${layout.binDir} is already on PATH`);
     for (const n of outcome.notes) feedback.warn(n);
     report.path_files = outcome.edits;
@@ -174,7 +169,7 @@ async function finishInstall(
   }
   if (plan.config !== null) {
     const config = await stage(ctx, "config", () => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: false }));
-    state.createdFiles = [...new Set([...state.createdFiles, ...config.created])];
+    rememberCreated(state, config.created);
   } else {
     addStep(report, "config", "skipped", "--no-config");
   }
@@ -194,19 +189,6 @@ async function finishInstall(
   state.settings = settingsAfter(opts, state.settings);
   await stage(ctx, "state", () => writeState(layout, state));
   if (plan.settings.length > 0) addStep(report, "remember", "done", plan.settings.join("; "));
-}
-
-/** Which tsh (and version) serves each cluster: `tsh`, or its tsh-<cluster> alias. */
-function perClusterReport(ctx: Context, groups: Group[]) {
-  const { layout, platform } = ctx;
-  return groups.flatMap((g) =>
-    g.clusters.map((c) => ({ proxy: c.proxy, cluster: c.cluster, version: g.target.version, tsh: path.join(layout.binDir, platform.binName((g.alias ?? "tsh") as Tool)) })),
-  );
-}
-
-/** The version that serves a cluster after the plan: its group's. */
-function groupVersionFor(groups: Group[], c: QueriedCluster): string {
-  return groups.find((g) => g.clusters.includes(c))!.target.version;
 }
 
 /** Runs one stage of an install; a failure is recorded under the stage's own name, and --verbose says how long each took. */
@@ -280,9 +262,7 @@ const PROXY_ATTEMPTS = 3;
  */
 async function proxiesOrAsk(ctx: Context, interactive: boolean): Promise<{ proxies: ProxyAddress[]; clusters?: QueriedCluster[] }> {
   try {
-    // A plain rerun asks the clusters the last install served, not only tsh's current profile:
-    // with one of them missing, its tsh-<cluster> would go while its ssh config still runs it.
-    return { proxies: await resolveProxies(ctx, (await readState(ctx.layout)).proxies) };
+    return { proxies: await resolveProxies(ctx) };
   } catch (err) {
     if (!(err instanceof TshupError) || err.code !== "usage" || ctx.opts.proxies.length > 0) throw err;
     if (!interactive) throw withWhyNotAsked(ctx, err);

@@ -7,7 +7,7 @@ import { addStep } from "../core/report.js";
 import { fsError, TshupError, usageError } from "../core/errors.js";
 import { COMMANDS } from "../commandline.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
-import { acquireLock, lockTimeoutMs } from "../io/lock.js";
+import { acquireRunLock } from "../io/lock.js";
 import { atomicWriteFile, hashFile, mkdirp, readFileIfExists, renameWithRetry } from "../io/fsx.js";
 import { cdnBase, hashSource, voucherText } from "./fetch.js";
 
@@ -74,13 +74,7 @@ export async function runMirror(ctx: Context): Promise<number> {
 
   if (!opts.dryRun) await mkdirp(dir);
   const lockPath = path.join(dir, ".tshup-mirror.lock");
-  const lock = opts.dryRun
-    ? null
-    : await acquireLock(lockPath, {
-        host,
-        timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
-        onWait: (o) => feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${dir}`),
-      });
+  const lock = opts.dryRun ? null : await acquireRunLock(lockPath, host, dir, feedback.info);
   const failures: TshupError[] = [];
   let wouldChange = false;
   try {

@@ -7,12 +7,12 @@ import { addStep, newReport } from "../core/report.js";
 import { TshupError, fsError, networkError, usageError, verificationError } from "../core/errors.js";
 import { compareVersions } from "../core/version.js";
 import { isSelfWorkName, parseSha256Sums, selfFileName, selfInstallPath, selfWorkFiles, showSelfVersion, type SelfVersion } from "../core/self.js";
-import { acquireLock, lockTimeoutMs, type Lock } from "../io/lock.js";
+import { acquireRunLock } from "../io/lock.js";
 import { exists, hashFile, mkdirp, renameWithRetry, replaceExe, type ReplaceOptions } from "../io/fsx.js";
 import { MAX_EXECUTABLE_BYTES, inspectExecutable, removeStaleSelfFiles } from "../io/self.js";
 import { readSelfVersion } from "../io/spawn.js";
 import { claimRoot } from "../io/root.js";
-import { readState, writeState } from "../io/store.js";
+import { readState, rememberCreated, writeState } from "../io/store.js";
 import { downloadVerified, removePartial } from "../io/download.js";
 
 /** `tshup self install` and `tshup self update`: tshup's own executable, kept in one stable place. */
@@ -234,13 +234,13 @@ async function putSelfOnPath(ctx: Context, dir: string): Promise<void> {
     return;
   }
   await claimRoot(layout, host);
-  const lock = await takeLock(ctx, layout.lockPath);
+  const lock = await acquireRunLock(layout.lockPath, host, layout.lockPath, feedback.info);
   try {
     const outcome = await platform.addToPath(layout, { dryRun: false, withSelf: true });
     if (outcome.created.length > 0) {
       // So that uninstall may delete what it created, as after an install of tsh.
       const state = await readState(layout);
-      state.createdFiles = [...new Set([...state.createdFiles, ...outcome.created])];
+      rememberCreated(state, outcome.created);
       await writeState(layout, state);
     }
     const files = outcome.edits.filter((e) => e.action !== "unchanged").map((e) => e.file);
@@ -255,7 +255,8 @@ async function putSelfOnPath(ctx: Context, dir: string): Promise<void> {
 /** Runs `work` holding the lock beside the executable: two runs never replace it at once, with or without a root. */
 export async function withSelfLock<T>(ctx: Context, exe: string, work: () => Promise<T>): Promise<T> {
   await mkdirp(path.dirname(exe));
-  const lock = await takeLock(ctx, selfWorkFiles(exe, ctx.host).lock);
+  const lockPath = selfWorkFiles(exe, ctx.host).lock;
+  const lock = await acquireRunLock(lockPath, ctx.host, lockPath, ctx.feedback.info);
   try {
     await removeStaleSelfFiles(exe);
     return await work();
@@ -264,18 +265,10 @@ export async function withSelfLock<T>(ctx: Context, exe: string, work: () => Pro
   }
 }
 
-function takeLock(ctx: Context, lockPath: string): Promise<Lock> {
-  return acquireLock(lockPath, {
-    host: ctx.host,
-    timeoutMs: lockTimeoutMs(ctx.host, 10 * 60 * 1000),
-    onWait: (o) => ctx.feedback.info(`Waiting for another tshup (pid ${o.pid}) to finish with ${lockPath}`),
-  });
-}
-
 /** A running Windows exe is renamed aside beside itself (same volume, no root needed); a later run removes it. */
 function besideAside(ctx: Context, exe: string): ReplaceOptions {
   const { host } = ctx;
-  const windows = host.platform === "win32";
+  const windows = ctx.platform.windows;
   return {
     pid: host.pid,
     windows,

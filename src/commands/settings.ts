@@ -30,10 +30,12 @@ export function settingsAfter(opts: Options, remembered: Settings): Settings {
   return clean(next);
 }
 
+const SETTING_KEYS = ["tools", "perCluster", "user", "login", "pin"] as const;
+
 /** One line per remembered setting that differs, for the plan and the report ("tools tsh,tctl"). */
 export function settingsChanges(before: Settings, after: Settings): string[] {
   const lines: string[] = [];
-  for (const key of ["tools", "perCluster", "user", "login", "pin"] as const) {
+  for (const key of SETTING_KEYS) {
     if (JSON.stringify(before[key]) === JSON.stringify(after[key])) continue;
     lines.push(after[key] === undefined ? `forget ${describeSetting(key, before[key]!)}` : describeSetting(key, after[key]!));
   }
@@ -41,7 +43,7 @@ export function settingsChanges(before: Settings, after: Settings): string[] {
 }
 
 export function describeSettings(s: Settings): string[] {
-  return (["tools", "perCluster", "user", "login", "pin"] as const).filter((k) => s[k] !== undefined).map((k) => describeSetting(k, s[k]!));
+  return SETTING_KEYS.filter((k) => s[k] !== undefined).map((k) => describeSetting(k, s[k]!));
 }
 
 function describeSetting(key: keyof Settings, value: NonNullable<Settings[keyof Settings]>): string {

@@ -1,8 +1,8 @@
 import { reportPaths, type Context } from "../context.js";
 import { actionFor } from "../core/choose.js";
-import { makePlan } from "../core/plan.js";
+import { changesTsh, makePlan } from "../core/plan.js";
 import { clusterReport } from "../core/report.js";
-import { readLastRun, readState } from "../io/store.js";
+import { readLastRun } from "../io/store.js";
 import { queryClusters, resolveProxies } from "./clusters.js";
 import { gatherLocalFacts, servingVersion } from "./facts.js";
 import { describeSettings } from "./settings.js";
@@ -14,8 +14,7 @@ import { describeSettings } from "./settings.js";
  */
 export async function runStatus(ctx: Context): Promise<number> {
   const { report, layout, opts, host } = ctx;
-  const state = await readState(layout);
-  const proxies = await resolveProxies(ctx, state.proxies);
+  const proxies = await resolveProxies(ctx);
   const clusters = await queryClusters(ctx, proxies);
   const facts = await gatherLocalFacts(ctx, clusters, { quiet: true, effects: false });
   const plan = makePlan(facts.plan);
@@ -28,7 +27,7 @@ export async function runStatus(ctx: Context): Promise<number> {
   report.clusters = clusters.map((c) => clusterReport(c, servingVersion(facts, c)));
   report.target = target.version;
   report.action = actionFor(active?.version ?? null, target.version, activeId === target.id);
-  const pending = plan.install.length > 0 || plan.activate !== null || plan.aliases.link.length > 0 || plan.aliases.remove.length > 0;
+  const pending = changesTsh(plan);
   if (!pending) report.action = "none";
   report.plan = { install: plan.install, activate: plan.activate, aliases: plan.aliases };
   report.settings = facts.state.settings;

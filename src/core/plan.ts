@@ -84,13 +84,15 @@ export function compareNewestFirst(a: { id: string; version: string }, b: { id: 
   return compareVersions(b.version, a.version) || a.id.localeCompare(b.id);
 }
 
+/** Whether the plan changes which tsh serves a cluster: an install, the switch, an alias. What status judges. */
+export function changesTsh(p: Plan): boolean {
+  return p.install.length > 0 || p.activate !== null || p.aliases.link.length > 0 || p.aliases.remove.length > 0;
+}
+
 /** Whether carrying out the plan would change anything: a dry run's exit 3 exactly when it would. */
 export function planChanges(p: Plan): boolean {
   return (
-    p.install.length > 0 ||
-    p.activate !== null ||
-    p.aliases.link.length > 0 ||
-    p.aliases.remove.length > 0 ||
+    changesTsh(p) ||
     (p.path?.length ?? 0) > 0 ||
     (p.config?.length ?? 0) > 0 ||
     p.prune.length > 0 ||

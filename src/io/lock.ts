@@ -136,6 +136,18 @@ function releaseLockSync(lockPath: string, pid: number): void {
   }
 }
 
+/**
+ * The lock of a run that changes things (install, self update, mirror): it waits up to
+ * TSHUP_LOCK_TIMEOUT seconds (default ten minutes) and says once what it is waiting for.
+ */
+export function acquireRunLock(lockPath: string, host: Host, what: string, say: (line: string) => void): Promise<Lock> {
+  return acquireLock(lockPath, {
+    host,
+    timeoutMs: lockTimeoutMs(host, 10 * 60 * 1000),
+    onWait: (o) => say(`Waiting for another tshup (pid ${o.pid}) to finish with ${what}`),
+  });
+}
+
 /** How long to wait for another run's lock: TSHUP_LOCK_TIMEOUT seconds, else the command's default. */
 export function lockTimeoutMs(host: Host, defaultMs: number): number {
   const s = Number(envGet(host, "TSHUP_LOCK_TIMEOUT") ?? "");

@@ -138,6 +138,11 @@ export async function readLastRun(layout: Layout): Promise<LastRun | null> {
   }
 }
 
+/** Records files tshup created (not merely edited), so that uninstall may delete them. */
+export function rememberCreated(state: State, files: string[]): void {
+  state.createdFiles = [...new Set([...state.createdFiles, ...files])];
+}
+
 /** Writes state.json atomically, and not at all when it already holds these bytes (a no-op run). */
 export async function writeState(layout: Layout, state: State): Promise<void> {
   const text = `${JSON.stringify(state, null, 2)}\n`;

@@ -677,6 +677,9 @@ function toOverride(bodyOrRaw: object | string | Buffer, status: number): PingOv
 // ---------------------------------------------------------------------------------------------
 // startStandin
 
+/** The artifact the Linux x64 tests install: the community tarball of `version`. */
+export const linux = (version: string) => ({ version, os: "linux" as const, arch: "amd64" as const, edition: "community" as const });
+
 export async function startStandin(opts: StandinOptions = {}): Promise<Standin> {
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), "tshup-standin-")));
