@@ -268,16 +268,14 @@ export async function withSelfLock<T>(ctx: Context, exe: string, work: () => Pro
 /** A running Windows exe is renamed aside beside itself (same volume, no root needed); a later run removes it. */
 function besideAside(ctx: Context, exe: string): ReplaceOptions {
   const { host } = ctx;
-  const windows = ctx.platform.windows;
   return {
     pid: host.pid,
-    windows,
     mode: 0o755,
     moveAside: async (file) => {
       if (!(await exists(file))) return null;
       const aside = `${selfWorkFiles(exe, host).asidePrefix}${uniqueTag(host)}`;
       try {
-        await renameWithRetry(file, aside, windows);
+        await renameWithRetry(file, aside);
       } catch (err) {
         throw fsError(err, "move aside", file);
       }

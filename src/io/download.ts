@@ -153,13 +153,13 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
         throw new RestartFromZero();
       }
       total = res.length === null ? null : offset + res.length;
-      const tooLarge = (bytes: number) =>
-        verificationError(`${job.url} is more than ${job.maxBytes} bytes (${bytes} at least), more than ${job.name} can be`, "refusing it; tell whoever runs that server");
-      if (job.maxBytes !== undefined && total !== null && total > job.maxBytes) {
+      // What is not kept cannot be resumed: the partial file goes with the refusal.
+      const tooLarge = async (bytes: number) => {
         res.stream.destroy();
         await removePartial(job.partialPath);
-        throw tooLarge(total);
-      }
+        return verificationError(`${job.url} is more than ${job.maxBytes} bytes (${bytes} at least), more than ${job.name} can be`, "refusing it; tell whoever runs that server");
+      };
+      if (job.maxBytes !== undefined && total !== null && total > job.maxBytes) throw await tooLarge(total);
       job.onProgress?.({ received: offset, total });
       // A server that keeps the connection alive with a trickle is as stuck as a silent one: less
       // than 1 KiB over a whole idle-timeout window counts as stalled (curl's --speed-limit).
@@ -168,11 +168,7 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
       try {
         for await (const chunk of res.stream) {
           const buf = chunk as Buffer;
-          if (job.maxBytes !== undefined && offset + buf.length > job.maxBytes) {
-            res.stream.destroy();
-            await removePartial(job.partialPath);
-            throw tooLarge(offset + buf.length);
-          }
+          if (job.maxBytes !== undefined && offset + buf.length > job.maxBytes) throw await tooLarge(offset + buf.length);
           windowBytes += buf.length;
           if (job.now() - windowStart >= http.idleTimeoutMs) {
             if (windowBytes < 1024) {

@@ -34,12 +34,12 @@ export function isWindowsPath(p: string): boolean {
   return /^([A-Za-z]:[\\/]|\\\\)/.test(p);
 }
 
-export async function renameWithRetry(from: string, to: string, windows = isWindowsPath(to)): Promise<void> {
-  await withFsRetry(() => fs.rename(from, to), windows);
+export async function renameWithRetry(from: string, to: string): Promise<void> {
+  await withFsRetry(() => fs.rename(from, to), isWindowsPath(to));
 }
 
-export async function removeWithRetry(target: string, windows = isWindowsPath(target)): Promise<void> {
-  await withFsRetry(() => fs.rm(target, { recursive: true, force: true }), windows);
+export async function removeWithRetry(target: string): Promise<void> {
+  await withFsRetry(() => fs.rm(target, { recursive: true, force: true }), isWindowsPath(target));
 }
 
 /**
@@ -249,7 +249,6 @@ export async function requireRealDir(dir: string): Promise<void> {
 export interface ReplaceOptions {
   /** Names the copy in progress (`.<name>.new-<pid>`), which a later run recognises and removes. */
   pid: number;
-  windows: boolean;
   /** Renames the old file out of the way, and says where it went (null: nothing was there). */
   moveAside: (file: string) => Promise<string | null>;
   /** Set on the copy before it is renamed into place, so it is never seen with another mode. */
@@ -293,7 +292,7 @@ export async function replaceExe(source: string, dest: string, opts: ReplaceOpti
     throw err;
   });
   try {
-    await renameWithRetry(tmp, dest, opts.windows);
+    await renameWithRetry(tmp, dest);
   } catch (err) {
     if (aside) await fs.rename(aside, dest).catch(() => {});
     await fs.rm(tmp, { force: true }).catch(() => {});

@@ -18,7 +18,8 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-async function readOwner(file: string): Promise<LockOwner | null> {
+/** The run a lock file names, or null for anything that is not a lock tshup wrote. */
+export async function readLockOwner(file: string): Promise<LockOwner | null> {
   try {
     const owner = JSON.parse((await readRegularFile(file, 64 * 1024))?.toString("utf8") ?? "null") as LockOwner;
     return owner && Number.isInteger(owner.pid) && typeof owner.hostname === "string" ? owner : null;
@@ -71,11 +72,11 @@ export async function acquireLock(lockPath: string, opts: { host: Host; timeoutM
       // Not a lock any run of tshup made, and not one to delete: someone else's directory.
       throw systemError(`${lockPath} is a directory, not tshup's lock file`, `move ${lockPath} aside (tshup never made it) and run tshup again`);
     }
-    const owner = await readOwner(lockPath);
+    const owner = await readLockOwner(lockPath);
     if (owner === null) {
       // Just created and not yet written, or left empty (or garbled) by a crash: give the writer a moment.
       await sleep(100);
-      const again = await readOwner(lockPath);
+      const again = await readLockOwner(lockPath);
       if (again === null && (await lockAgeMs(lockPath, host)) > 2000) await takeOver(lockPath, null, host);
       continue;
     }
@@ -113,7 +114,7 @@ async function takeOver(lockPath: string, dead: LockOwner | null, host: Host): P
   } catch {
     return; // someone else got there first
   }
-  const moved = await readOwner(aside);
+  const moved = await readLockOwner(aside);
   const same = moved !== null && dead !== null && moved.pid === dead.pid && moved.identity === dead.identity && moved.since === dead.since;
   if (moved !== null && !same && !heldByDeadRun(moved, host)) {
     // We moved a live holder's fresh lock: put it back unless a new one already stands.
@@ -123,7 +124,7 @@ async function takeOver(lockPath: string, dead: LockOwner | null, host: Host): P
 }
 
 async function releaseLock(lockPath: string, pid: number): Promise<void> {
-  const owner = await readOwner(lockPath);
+  const owner = await readLockOwner(lockPath);
   if (owner?.pid === pid) await fs.rm(lockPath, { force: true });
 }
 

@@ -9,6 +9,7 @@ import { ROOT_MARKER, OWNED_ROOT_FILES, OWNED_WORK_DIRS, isOwnedBinEntry, unsafe
 import { fsError, systemError, usageError } from "../core/errors.js";
 import { atomicWriteFile, isTempSiblingName, readRegularFile } from "./fsx.js";
 import { COMPLETE_MARKER, readVersionRecord } from "./store.js";
+import { readLockOwner } from "./lock.js";
 
 /**
  * absent/empty: free to take. owned: has the marker. legacy: made by a release before the marker
@@ -51,12 +52,8 @@ async function madeByEarlierRelease(layout: Layout): Promise<boolean> {
 
 /** A lock file as tshup writes it (pid, host, since): another program's `.lock` is not one. */
 async function isTshupLock(file: string): Promise<boolean> {
-  try {
-    const owner = JSON.parse((await readRegularFile(file, 64 * 1024))?.toString("utf8") ?? "null") as Record<string, unknown> | null;
-    return !!owner && Number.isInteger(owner.pid) && typeof owner.hostname === "string" && typeof owner.since === "string";
-  } catch {
-    return false;
-  }
+  const owner = await readLockOwner(file);
+  return owner !== null && typeof owner.since === "string";
 }
 
 /**

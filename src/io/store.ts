@@ -5,7 +5,7 @@ import type { Tool } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { isStrictVersion } from "../core/version.js";
 import { compareNewestFirst } from "../core/plan.js";
-import { atomicWriteFile, ensureWorkDir, isWindowsPath, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
+import { atomicWriteFile, ensureWorkDir, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
 import { uniqueTag, type Host } from "../host.js";
 import { fsError } from "../core/errors.js";
 import { unsafeReason } from "../core/members.js";
@@ -213,12 +213,12 @@ export async function newStagingDir(layout: Layout, id: string, tag: string): Pr
  * Moves a path into the trash (a rename, which works on Windows even for a running exe) and says
  * where it went, or null when there was nothing to move.
  */
-export async function moveToTrash(layout: Layout, target: string, tag: string, windows = isWindowsPath(target)): Promise<string | null> {
+export async function moveToTrash(layout: Layout, target: string, tag: string): Promise<string | null> {
   if (!(await exists(target))) return null;
   await ensureWorkDir(layout.trashDir);
   const dest = path.join(layout.trashDir, `${path.basename(target)}-${tag}`);
   try {
-    await renameWithRetry(target, dest, windows);
+    await renameWithRetry(target, dest);
   } catch (err) {
     throw fsError(err, "move aside", target);
   }

@@ -25,7 +25,7 @@ export function posixStrategy(host: Host): PlatformStrategy {
     clientBuild: (wanted) => (host.platform === "darwin" ? { edition: wanted.edition, fips: false } : wanted),
     async removeOwned(target) {
       try {
-        await removeWithRetry(target, false);
+        await removeWithRetry(target);
       } catch (err) {
         throw fsError(err, "remove", target);
       }
@@ -107,7 +107,7 @@ async function swapLink(link: string, target: string, host: Host): Promise<void>
   try {
     await fsp.rm(tmp, { force: true });
     await fsp.symlink(target, tmp);
-    await renameWithRetry(tmp, link, false);
+    await renameWithRetry(tmp, link);
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => {});
     throw fsError(err, "link", link);

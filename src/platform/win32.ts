@@ -51,9 +51,8 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       join: (...parts) => path.join(...parts),
       tag: () => uniqueTag(host),
     }));
-  const windows = host.platform === "win32";
   // A running tsh.exe goes into the root's trash, emptied by a later run once it has exited.
-  const trashAside = (layout: Layout): ReplaceOptions => ({ pid: host.pid, windows, moveAside: (file) => moveToTrash(layout, file, uniqueTag(host), windows) });
+  const trashAside = (layout: Layout): ReplaceOptions => ({ pid: host.pid, moveAside: (file) => moveToTrash(layout, file, uniqueTag(host)) });
 
   async function readUserPath(): Promise<RegValue | null> {
     let v: RegValue | null;
@@ -169,7 +168,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     clientBuild: () => ({ edition: "community", fips: false }),
     async removeOwned(target) {
       try {
-        await removeWithRetry(target, true);
+        await removeWithRetry(target);
         return null;
       } catch (err) {
         // A running tsh.exe cannot be deleted, only renamed: park what is left in the temp dir.
@@ -188,7 +187,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
         const rel = record.tools[tool];
         if (!rel) {
           // A tool the new version lacks must not keep running an old one.
-          await moveToTrash(layout, dest, uniqueTag(host), true);
+          await moveToTrash(layout, dest, uniqueTag(host));
           continue;
         }
         await replaceExe(path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, trashAside(layout));
@@ -200,7 +199,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       const dest = path.join(layout.binDir, `${alias}.exe`);
       if (record === null) {
         const had = await exists(dest);
-        await moveToTrash(layout, dest, uniqueTag(host), true);
+        await moveToTrash(layout, dest, uniqueTag(host));
         await fsp.rm(path.join(layout.binDir, `.${alias}.id`), { force: true });
         return had;
       }

@@ -1,4 +1,6 @@
 import { COMMANDS, FLAGS, HELP_SUMMARY, type CommandSpec, type Flag, type FlagSpec, type Shell } from "../commandline.js";
+import { shSingleQuote } from "../platform/shells/sh.js";
+import { fishQuote } from "../platform/shells/fish.js";
 
 /**
  * Shell completion scripts, drawn from the command table so that they offer exactly what the
@@ -70,29 +72,27 @@ function buildModel(table: Table): Model {
   return { paths: [...names, ...groups], valueFlags, next, flags, args };
 }
 
-const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const fishQuote = (s: string) => `'${s.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 const psQuote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 /** zsh's _describe splits "word:description" at the first colon: a word's own colons are escaped. */
-const described = (word: string, help: string) => sh(`${word.replace(/:/g, "\\:")}:${help}`);
+const described = (word: string, help: string) => shSingleQuote(`${word.replace(/:/g, "\\:")}:${help}`);
 
 /** The arms of a `case`, keys with the same body sharing one arm: `'a'|'b') body ;;`. */
 function caseArms(entries: [string[], string][], indent: string, zsh = false): string {
   const arms = new Map<string, string[]>();
   for (const [keys, body] of entries) arms.set(body, [...(arms.get(body) ?? []), ...keys]);
-  return [...arms].map(([body, keys]) => `${indent}${zsh ? "(" : ""}${keys.map(sh).join("|")}) ${body} ;;`).join("\n");
+  return [...arms].map(([body, keys]) => `${indent}${zsh ? "(" : ""}${keys.map(shSingleQuote).join("|")}) ${body} ;;`).join("\n");
 }
 
 function bash(m: Model): string {
   const valueArms = m.valueFlags.map((f): [string[], string] => {
-    if (Array.isArray(f.complete)) return [[f.long], `COMPREPLY=($(compgen -W ${sh(f.complete.join(" "))} -- "$cur")); return`];
+    if (Array.isArray(f.complete)) return [[f.long], `COMPREPLY=($(compgen -W ${shSingleQuote(f.complete.join(" "))} -- "$cur")); return`];
     if (f.complete === "file" || f.complete === "dir") return [[f.long], `compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen ${f.complete === "dir" ? "-d" : "-f"} -- "$cur")); return`];
     return [[f.long], "return"];
   });
-  const flagArms = [...m.flags].map(([cmd, flags]): [string[], string] => [[cmd], `flags=${sh(flags.map((f) => f.long).join(" "))}`]);
-  const nextArms = [...m.next].map(([cmd, words]): [string[], string] => [[cmd], `words=${sh(words.map((w) => w.word).join(" "))}`]);
+  const flagArms = [...m.flags].map(([cmd, flags]): [string[], string] => [[cmd], `flags=${shSingleQuote(flags.map((f) => f.long).join(" "))}`]);
+  const nextArms = [...m.next].map(([cmd, words]): [string[], string] => [[cmd], `words=${shSingleQuote(words.map((w) => w.word).join(" "))}`]);
   const argArms = [...m.args].map(([cmd, arg]): [string[], string] =>
-    arg === "dir" ? [[cmd], `compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return`] : [[cmd], `words=${sh(arg.join(" "))}`],
+    arg === "dir" ? [[cmd], `compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return`] : [[cmd], `words=${shSingleQuote(arg.join(" "))}`],
   );
   return `# bash completion for tshup: eval "$(tshup completions bash)" in ~/.bashrc
 _tshup() {
@@ -106,7 +106,7 @@ _tshup() {
     esac
     if [[ -z $cmd && -z $help && $args == 0 && $word == help ]]; then help=1; continue; fi
     case "\${cmd:+$cmd }$word" in
-      ${m.paths.map(sh).join("|")}) cmd="\${cmd:+$cmd }$word" ;;
+      ${m.paths.map(shSingleQuote).join("|")}) cmd="\${cmd:+$cmd }$word" ;;
       *) ((args++)) ;;
     esac
   done
@@ -141,14 +141,14 @@ complete -F _tshup tshup
 
 function zsh(m: Model): string {
   const valueArms = m.valueFlags.map((f): [string[], string] => {
-    if (Array.isArray(f.complete)) return [[f.long], `compadd -- ${f.complete.map(sh).join(" ")}; return`];
+    if (Array.isArray(f.complete)) return [[f.long], `compadd -- ${f.complete.map(shSingleQuote).join(" ")}; return`];
     if (f.complete === "file") return [[f.long], "_files; return"];
     if (f.complete === "dir") return [[f.long], "_files -/; return"];
-    return [[f.long], `_message -e values ${sh(f.value!)}; return`];
+    return [[f.long], `_message -e values ${shSingleQuote(f.value!)}; return`];
   });
   const flagArms = [...m.flags].map(([cmd, flags]): [string[], string] => [[cmd], `flags=(${flags.map((f) => described(f.long, f.help)).join(" ")})`]);
   const nextArms = [...m.next].map(([cmd, words]): [string[], string] => [[cmd], `candidates=(${words.map((w) => described(w.word, w.help)).join(" ")})`]);
-  const argArms = [...m.args].map(([cmd, arg]): [string[], string] => (arg === "dir" ? [[cmd], "_files -/; return"] : [[cmd], `compadd -- ${arg.map(sh).join(" ")}; return`]));
+  const argArms = [...m.args].map(([cmd, arg]): [string[], string] => (arg === "dir" ? [[cmd], "_files -/; return"] : [[cmd], `compadd -- ${arg.map(shSingleQuote).join(" ")}; return`]));
   return `#compdef tshup
 # zsh completion for tshup: source <(tshup completions zsh) in ~/.zshrc, after compinit;
 # or save it as _tshup in a directory on $fpath
@@ -164,7 +164,7 @@ _tshup() {
     esac
     if [[ -z $cmd && -z $help && $args == 0 && $word == help ]]; then help=1; continue; fi
     case "\${cmd:+$cmd }$word" in
-      (${m.paths.map(sh).join("|")}) cmd="\${cmd:+$cmd }$word" ;;
+      (${m.paths.map(shSingleQuote).join("|")}) cmd="\${cmd:+$cmd }$word" ;;
       (*) (( args++ )) ;;
     esac
   done
