@@ -4,7 +4,7 @@ import fsp from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt, whyNotAsked } from "../host.js";
-import { addStep, clusterReport } from "../core/report.js";
+import { addStep, clusterReport, dryRunExit } from "../core/report.js";
 import { TshupError, usageError, fsError, systemError } from "../core/errors.js";
 import { printable } from "../core/format.js";
 import { makePlan, planChanges, type Plan } from "../core/plan.js";
@@ -315,11 +315,9 @@ async function askMissingNames(ctx: Context, interactive: boolean): Promise<void
 async function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan): Promise<number> {
   const { report } = ctx;
   for (const line of planLines(ctx, plan)) addStep(report, "plan", "skipped", line);
-  const wouldChange = planChanges(plan);
-  report.dry_run = true;
-  report.would_change = wouldChange;
   report.plan = plan;
   report.clusters = clusters.map((c) => clusterReport(c, report.version));
+  const code = dryRunExit(report, planChanges(plan));
   await printSummary(ctx, clusters);
-  return wouldChange ? 3 : 0;
+  return code;
 }

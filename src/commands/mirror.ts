@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Context } from "../context.js";
 import { artifactCandidates, DEFAULT_MIRROR_PLATFORMS, MIRROR_PLATFORMS } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
-import { addStep } from "../core/report.js";
+import { addStep, dryRunExit } from "../core/report.js";
 import { fsError, TshupError, usageError } from "../core/errors.js";
 import { COMMANDS } from "../commandline.js";
 import { downloadVerified, fetchSidecar } from "../io/download.js";
@@ -111,11 +111,7 @@ export async function runMirror(ctx: Context): Promise<number> {
       (notTried > 0 ? ` (stopped there: ${notTried} more artifact${notTried === 1 ? "" : "s"} not tried)` : "");
     throw new TshupError(first.code, `${first.message}${more}`, first.hint, { cause: first });
   }
-  if (opts.dryRun) {
-    report.dry_run = true;
-    report.would_change = wouldChange;
-    return wouldChange ? 3 : 0;
-  }
+  if (opts.dryRun) return dryRunExit(report, wouldChange);
   feedback.info(`${dir}: ${names.length} artifact${names.length === 1 ? "" : "s"} verified (${fetched} fetched, ${kept} already there). Install from it with: tshup --cdn-url ${dir}`);
   return 0;
 }

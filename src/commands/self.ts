@@ -3,7 +3,7 @@ import path from "node:path";
 import { reportPaths, type Context } from "../context.js";
 import { uniqueTag } from "../host.js";
 import { COMMIT, VERSION } from "../build-info.js";
-import { addStep, newReport } from "../core/report.js";
+import { addStep, dryRunExit, newReport } from "../core/report.js";
 import { TshupError, fsError, networkError, usageError, verificationError } from "../core/errors.js";
 import { compareVersions } from "../core/version.js";
 import { isSelfWorkName, parseSha256Sums, selfFileName, selfInstallPath, selfWorkFiles, showSelfVersion, type SelfVersion } from "../core/self.js";
@@ -303,11 +303,9 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 
 function dryRunResult(ctx: Context, wouldChange: boolean): number {
   const { report } = ctx;
-  report.dry_run = true;
-  report.would_change = wouldChange;
   if (!wouldChange) addStep(report, "plan", "skipped", "nothing to do");
   printOutcome(ctx, "(dry run: nothing was changed)");
-  return wouldChange ? 3 : 0;
+  return dryRunExit(report, wouldChange);
 }
 
 function printOutcome(ctx: Context, last: string): void {

@@ -2,7 +2,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt } from "../host.js";
-import { addStep } from "../core/report.js";
+import { addStep, dryRunExit } from "../core/report.js";
 import { usageError } from "../core/errors.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState } from "../io/store.js";
@@ -49,14 +49,12 @@ export async function runUninstall(ctx: Context): Promise<number> {
     for (const line of planned) addStep(report, "plan", "skipped", line);
     for (const e of foreign) addStep(report, "keep", "skipped", `keep ${show(e.path)} (not made by tshup)`);
     if (self.foreign) addStep(report, "keep", "skipped", `keep ${show(self.foreign)}`);
-    report.dry_run = true;
-    report.would_change = planned.length > 0;
     report.version = report.previous;
     if (!opts.json && !opts.quiet) {
       for (const s of report.steps) host.stdout.write(`${s.detail}\n`);
       host.stdout.write("(dry run: nothing was changed)\n");
     }
-    return planned.length > 0 ? 3 : 0;
+    return dryRunExit(report, planned.length > 0);
   }
   if (self.foreign) ctx.feedback.warn(`keeping ${show(self.foreign)}: tshup removes only its own executable there`);
   if (planned.length === 0) {

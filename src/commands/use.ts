@@ -1,5 +1,5 @@
 import type { Context } from "../context.js";
-import { addStep } from "../core/report.js";
+import { addStep, dryRunExit } from "../core/report.js";
 import { usageError } from "../core/errors.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState, writeState } from "../io/store.js";
@@ -16,7 +16,7 @@ export async function runUse(ctx: Context): Promise<number> {
   }
   // A dry run only reads, so it never waits for another run's lock.
   const lock = opts.dryRun ? null : await acquireLock(layout.lockPath, { host, timeoutMs: lockTimeoutMs(host, 60_000) });
-  let switching = false;
+  let wouldChange = false;
   try {
     const { installed, active } = await installedAndActive(ctx);
     report.previous = active?.version ?? null;
@@ -29,8 +29,8 @@ export async function runUse(ctx: Context): Promise<number> {
         installed.length ? `installed: ${installed.map((r) => r.id).join(", ")}; install others with tshup --version ${wanted}` : `install it with tshup --version ${wanted}`,
       );
     }
-    switching = record.id !== active?.id;
-    if (!switching) {
+    wouldChange = record.id !== active?.id;
+    if (!wouldChange) {
       addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
     } else if (opts.dryRun) {
       addStep(report, "plan", "skipped", `make tsh ${record.version} the active tsh${active ? ` (now ${active.version})` : ""}`);
@@ -42,7 +42,7 @@ export async function runUse(ctx: Context): Promise<number> {
     // Pinned, so the next routine run (a timer) keeps this version until --version asks for another.
     const state = await readState(layout);
     if (state.settings.pin !== record.version) {
-      switching = true;
+      wouldChange = true;
       if (opts.dryRun) addStep(report, "plan", "skipped", `keep tsh ${record.version} on later runs (a pin; tshup --version V lifts it)`);
       else {
         state.settings = { ...state.settings, pin: record.version };
@@ -54,12 +54,9 @@ export async function runUse(ctx: Context): Promise<number> {
     await lock?.release();
   }
   if (opts.dryRun) {
-    report.dry_run = true;
-    report.would_change = switching;
+    if (!opts.json && !opts.quiet) host.stdout.write(`${report.steps.map((s) => s.detail).join("\n")}\n(dry run: nothing was changed)\n`);
+    return dryRunExit(report, wouldChange);
   }
-  if (!opts.json && !opts.quiet) {
-    if (opts.dryRun) host.stdout.write(`${report.steps.map((s) => s.detail).join("\n")}\n(dry run: nothing was changed)\n`);
-    else host.stdout.write(`tsh ${report.version} is active\n`);
-  }
-  return opts.dryRun && switching ? 3 : 0;
+  if (!opts.json && !opts.quiet) host.stdout.write(`tsh ${report.version} is active\n`);
+  return 0;
 }

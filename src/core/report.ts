@@ -42,6 +42,13 @@ export function newReport(command: string): Report {
   return { command, ok: true, changed: false, version: null, previous: null, clusters: [], paths: null, steps: [], error: null };
 }
 
+/** Marks a dry run's report and gives its exit code: 3 exactly when it would change something (SPEC section 4). */
+export function dryRunExit(report: Report, wouldChange: boolean): number {
+  report.dry_run = true;
+  report.would_change = wouldChange;
+  return wouldChange ? 3 : 0;
+}
+
 export function addStep(report: Report, step: string, status: StepStatus, detail: string): void {
   report.steps.push({ step, status, detail });
   if (status === "done") report.changed = true;
