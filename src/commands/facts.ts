@@ -104,7 +104,6 @@ export async function installedAndActive(ctx: Context): Promise<Installed> {
   return { installed, activeId, active: installed.find((r) => r.id === activeId) ?? null };
 }
 
-
 /** What is on this machine, read once per plan: versions, the active one, aliases, PATH and config. */
 export interface LocalFacts extends Installed {
   state: State;
