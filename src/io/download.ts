@@ -35,7 +35,12 @@ export interface DownloadJob {
 class RestartFromZero extends Error {}
 
 const DISK_ERRORS = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO"]);
-
+/**
+ * The .partial file takes this much before the download waits for the disk. Node's 16 KiB would make
+ * every network chunk wait for its own write; more lets writes go out gathered (writev) while the
+ * next chunks are hashed and inflated.
+ */
+const PARTIAL_WRITE_BUFFER = 512 * 1024;
 
 /**
  * Fetches an artifact's `.sha256` sidecar and returns its hex digest and its bytes as served; the
@@ -86,7 +91,7 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
   let extractorError: unknown = null;
   extractor?.done.catch((err) => (extractorError = err));
 
-  const relieve = byteBudgetCollector(2 * 1024 * 1024);
+  const relieve = byteBudgetCollector(512 * 1024);
   // Hashes and extracts a chunk; waits only when the extractor asks for a pause.
   const feed = async (chunk: Buffer) => {
     hash.update(chunk);
@@ -108,7 +113,7 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
   let partial: fs.WriteStream;
   try {
     await fsp.writeFile(`${job.partialPath}.json`, JSON.stringify({ url: job.url, sha256: job.sha256 }));
-    partial = fs.createWriteStream(job.partialPath, { flags: "a" });
+    partial = fs.createWriteStream(job.partialPath, { flags: "a", highWaterMark: PARTIAL_WRITE_BUFFER });
     await once(partial, "open");
   } catch (err) {
     throw fsError(err, "open", job.partialPath);

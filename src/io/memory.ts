@@ -7,7 +7,7 @@ let collect: Collect | null | undefined;
 /**
  * A download churns through its whole size in short-lived Buffers whose memory lives outside V8's
  * heap, so V8 sees little pressure and lets them pile up: a 150 MB archive would push the peak RSS
- * past 100 MB. A young-generation collection every few megabytes keeps the peak flat whatever the
+ * past 100 MB. A young-generation collection every half megabyte or so keeps the peak flat whatever the
  * archive size, for about a millisecond each.
  */
 export function byteBudgetCollector(everyBytes: number): (bytes: number) => void {

@@ -377,7 +377,21 @@ function sendBody(rt: Runtime, req: IncomingMessage, res: ServerResponse, body: 
     step();
     return;
   }
-  res.end(body);
+  // In pieces, as a real server streams from disk: one write of a whole archive would encrypt all
+  // of it before the first byte left.
+  const piece = 1024 * 1024;
+  let offset = 0;
+  const pump = () => {
+    while (offset + piece < body.length) {
+      const part = body.subarray(offset, (offset += piece));
+      if (!res.write(part)) {
+        res.once("drain", pump);
+        return;
+      }
+    }
+    res.end(body.subarray(offset));
+  };
+  pump();
 }
 
 /** Answers a status/retry-after/hang fault; returns false when the fault shapes the body instead. */
