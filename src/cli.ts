@@ -36,7 +36,7 @@ export async function main(argv: string[], host: Host): Promise<number> {
       return 0;
     }
     const { createContext } = await import("./context.js");
-    const ctx = createContext(host, opts);
+    const ctx = await createContext(host, opts);
     report = ctx.report;
     if (opts.command === "install" || opts.command === "status" || opts.command === "doctor") {
       // Remembered settings first, so that the manifest (read next) still overrides them.

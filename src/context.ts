@@ -9,8 +9,6 @@ import { Http } from "./io/http.js";
 import type { PlatformStrategy } from "./platform/types.js";
 import type { Manifest } from "./core/manifest.js";
 import type { State } from "./io/store.js";
-import { posixStrategy } from "./platform/posix.js";
-import { win32Strategy } from "./platform/win32.js";
 
 /** What a command runs with: built once from the host and the options, passed down explicitly. */
 export interface Context {
@@ -31,7 +29,10 @@ export interface Context {
   remembered: State | null;
 }
 
-export function createContext(host: Host, opts: Options): Context {
+export async function createContext(host: Host, opts: Options): Promise<Context> {
+  // Only this OS's strategy is loaded: the other one's code would cost every run its start-up.
+  const platform =
+    host.platform === "win32" ? (await import("./platform/win32.js")).win32Strategy(host) : (await import("./platform/posix.js")).posixStrategy(host);
   const p = pathFor(host);
   const root = opts.prefix ? p.resolve(opts.prefix) : defaultRoot(host);
   const layout = layoutFor(root, p as typeof path);
@@ -43,7 +44,7 @@ export function createContext(host: Host, opts: Options): Context {
     opts,
     feedback,
     layout,
-    platform: host.platform === "win32" ? win32Strategy(host) : posixStrategy(host),
+    platform,
     report,
     http: new Http({ host, caFile: opts.caFile, timeoutMs: opts.timeoutSeconds * 1000, retries: 4, onRetry: (n) => feedback.retry(n), ...(opts.verbose ? { log: feedback.verbose } : {}) }),
     teleportHome: teleportHomeEnv ? p.resolve(teleportHomeEnv) : p.join(host.home, ".tsh"),

@@ -59,10 +59,10 @@ export function realHost(): Host {
     // Node builds each standard stream on first use, a few milliseconds apiece; a quiet no-op run
     // should not pay for streams it never touches.
     get stdout() {
-      return process.stdout;
+      return opened(process.stdout);
     },
     get stderr() {
-      return process.stderr;
+      return opened(process.stderr);
     },
     get stdin() {
       return process.stdin;
@@ -97,6 +97,21 @@ export function realHost(): Host {
       process.exit(code);
     },
   };
+}
+
+const openedStreams = new Set<NodeJS.WriteStream>();
+function opened(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  openedStreams.add(stream);
+  return stream;
+}
+
+/**
+ * Ends the process with `code` once everything written to stdout and stderr has gone out (a pipe
+ * is asynchronous on macOS and Windows). Exiting rather than letting Node wind down skips freeing
+ * the whole heap page by page: about 10 ms, a third of a run with nothing to do.
+ */
+export function exitWhenFlushed(code: number): void {
+  void Promise.all([...openedStreams].map((s) => new Promise<void>((resolve) => s.write("", () => resolve())))).then(() => process.exit(code));
 }
 
 function isProcessAlive(pid: number): boolean {

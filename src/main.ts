@@ -1,10 +1,11 @@
 import { main } from "./cli.js";
-import { realHost } from "./host.js";
+import { exitWhenFlushed, realHost } from "./host.js";
 
 let settled = false;
 main(process.argv.slice(2), realHost()).then((code) => {
   settled = true;
   process.exitCode = code;
+  exitWhenFlushed(code);
 });
 
 // Node exits with 0 once nothing is left to wait for, even while main() is still pending; a run

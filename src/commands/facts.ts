@@ -99,9 +99,34 @@ export interface Installed {
 }
 
 export async function installedAndActive(ctx: Context): Promise<Installed> {
-  const installed = await listInstalled(ctx.layout);
-  const activeId = await ctx.platform.readActiveId(ctx.layout);
+  const [installed, activeId] = await Promise.all([listInstalled(ctx.layout), ctx.platform.readActiveId(ctx.layout)]);
   return { installed, activeId, active: installed.find((r) => r.id === activeId) ?? null };
+}
+
+/** What a plan needs from the root whatever the clusters say: read while the proxies answer. */
+export interface RootFacts {
+  state: State;
+  kind: Awaited<ReturnType<typeof rootKind>>;
+  have: Installed;
+  /** .staging or .trash holds something an interrupted run left. */
+  leftovers: boolean;
+}
+
+/**
+ * Reads the root's side of the facts, all at once. `state` is the state.json this run already read
+ * (ctx.remembered); a plan made under the lock passes none, so that it reads what is there now.
+ */
+export function readRootFacts(ctx: Context, state?: State | null): Promise<RootFacts> {
+  const { layout } = ctx;
+  const facts = Promise.all([
+    state ?? readState(layout),
+    rootKind(layout),
+    installedAndActive(ctx),
+    Promise.all([layout.stagingDir, layout.trashDir].map((d) => fsp.readdir(d).then((n) => n.length > 0, () => false))),
+  ]).then(([state, kind, have, scratch]) => ({ state, kind, have, leftovers: scratch.some(Boolean) }));
+  // Awaited later, maybe after a network failure: never an unhandled rejection meanwhile.
+  facts.catch(() => {});
+  return facts;
 }
 
 /** What is on this machine, read once per plan: versions, the active one, aliases, PATH and config. */
@@ -123,28 +148,26 @@ export interface LocalFacts extends Installed {
  * into the plan's facts. The PATH and config steps are run as dry runs here, which also proves
  * that every file they will read can be read: a FIFO or a huge rc file fails before any change.
  */
-export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[], opts: { quiet: boolean; effects?: boolean }): Promise<LocalFacts> {
+export async function gatherLocalFacts(
+  ctx: Context,
+  clusters: QueriedCluster[],
+  opts: { quiet: boolean; effects?: boolean; root?: Promise<RootFacts> },
+): Promise<LocalFacts> {
   const { layout, platform } = ctx;
-  const state = await readState(layout);
-  const kind = await rootKind(layout);
-  const have = await installedAndActive(ctx);
+  const { state, kind, have, leftovers } = await (opts.root ?? readRootFacts(ctx));
   const groups = planGroups(ctx, clusters, have.active);
   const aliasNames = [...new Set([...state.aliases, ...groups.flatMap((g) => (g.alias ? [g.alias] : []))])];
-  const aliases: Record<string, string | null> = {};
-  for (const a of aliasNames) aliases[a] = await platform.readAliasId(layout, a);
-  let pathEdits: PlanFacts["path"] = null;
   const effects = opts.effects ?? true;
-  if (effects && ctx.opts.modifyPath) {
-    pathEdits = (await platform.addToPath(layout, { dryRun: true })).edits.filter((e) => e.action !== "unchanged");
-  }
-  let config: PlanFacts["config"] = null;
-  let configWarnings: string[] = [];
-  if (effects && ctx.opts.seedConfig) {
-    const { seedConfig } = await import("./config.js");
-    const r = await seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: true, quiet: opts.quiet });
-    config = r.changed ? r.lines : [];
-    configWarnings = r.warnings;
-  }
+  const [aliasIds, pathEdits, seeded] = await Promise.all([
+    Promise.all(aliasNames.map((a) => platform.readAliasId(layout, a))),
+    effects && ctx.opts.modifyPath ? platform.addToPath(layout, { dryRun: true }).then((r) => r.edits.filter((e) => e.action !== "unchanged")) : null,
+    effects && ctx.opts.seedConfig
+      ? import("./config.js").then(({ seedConfig }) => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: true, quiet: opts.quiet }))
+      : null,
+  ]);
+  const aliases: Record<string, string | null> = Object.fromEntries(aliasNames.map((a, i) => [a, aliasIds[i]!]));
+  const config: PlanFacts["config"] = seeded ? (seeded.changed ? seeded.lines : []) : null;
+  const configWarnings = seeded?.warnings ?? [];
   const plan: PlanFacts = {
     groups: groups.map((g) => ({ id: g.target.id, version: g.target.version, clusters: g.clusters.map((c) => `${c.cluster || c.proxy} runs ${c.serverVersion}`), alias: g.alias })),
     installed: have.installed.map((r) => ({ id: r.id, version: r.version, hasTools: hasTools(r, ctx.opts.tools) })),
@@ -161,8 +184,7 @@ export async function gatherLocalFacts(ctx: Context, clusters: QueriedCluster[],
     force: ctx.opts.force,
     adopt: kind === "legacy",
   };
-  const scratch = await Promise.all([layout.stagingDir, layout.trashDir].map((d) => fsp.readdir(d).then((n) => n.length > 0, () => false)));
-  const settled = kind === "owned" && !scratch.some(Boolean);
+  const settled = kind === "owned" && !leftovers;
   return { ...have, state, groups, plan, settled, configWarnings };
 }
 

@@ -2,6 +2,7 @@
  * tshup's root is its own: it carries a marker, install refuses a directory someone else fills, and
  * uninstall removes the entries tshup made there and nothing else, never through a link.
  */
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Host } from "../host.js";
@@ -19,8 +20,9 @@ export type RootKind = "absent" | "empty" | "owned" | "legacy" | "foreign";
 
 export async function rootKind(layout: Layout): Promise<RootKind> {
   let names: string[];
+  // Synchronous, as the reads of small files are (fsx.readRegularFile): every run asks this first.
   try {
-    names = await fsp.readdir(layout.root);
+    names = fs.readdirSync(layout.root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return "absent";
@@ -28,7 +30,7 @@ export async function rootKind(layout: Layout): Promise<RootKind> {
     throw fsError(err, "read", layout.root);
   }
   if (names.length === 0) return "empty";
-  if (names.includes(ROOT_MARKER) && (await fsp.lstat(path.join(layout.root, ROOT_MARKER))).isFile()) return "owned";
+  if (names.includes(ROOT_MARKER) && fs.lstatSync(path.join(layout.root, ROOT_MARKER)).isFile()) return "owned";
   // Only another run's lock, or its marker on the way into place (a concurrent first run).
   // Names alone prove nothing more: a user's own `downloads/` or `env` must not make it tshup's.
   if ((await Promise.all(names.map(async (n) => (n === ".lock" ? isTshupLock(path.join(layout.root, n)) : isOwnTempName(n) && (await fsp.lstat(path.join(layout.root, n))).isFile())))).every(Boolean)) return "legacy";
@@ -76,7 +78,7 @@ async function realPathOfNearest(p: string): Promise<string> {
   let dir = p;
   for (;;) {
     try {
-      return path.join(await fsp.realpath(dir), ...rest.reverse());
+      return path.join(fs.realpathSync.native(dir), ...rest.reverse());
     } catch {
       const parent = path.dirname(dir);
       if (parent === dir) return p;

@@ -112,9 +112,10 @@ const lastRunPath = (layout: Layout) => path.join(layout.root, "last-run.json");
  */
 export async function recordLastRun(layout: Layout, host: Host, run: LastRun): Promise<void> {
   const { rootKind, rootSafetyProblem } = await import("./root.js");
-  const kind = await rootKind(layout).catch(() => "foreign");
-  if ((kind !== "owned" && kind !== "legacy") || (await rootSafetyProblem(layout, host)) !== null) return;
-  await atomicWriteFile(lastRunPath(layout), `${JSON.stringify(run, null, 2)}\n`, { mode: 0o644 }).catch(() => {});
+  const [kind, problem] = await Promise.all([rootKind(layout).catch(() => "foreign"), rootSafetyProblem(layout, host).catch(() => "unreadable")]);
+  if ((kind !== "owned" && kind !== "legacy") || problem !== null) return;
+  // A record, not a setting: after a power cut the previous one (or none) is as good, so no fsync.
+  await atomicWriteFile(lastRunPath(layout), `${JSON.stringify(run, null, 2)}\n`, { mode: 0o644, durable: false }).catch(() => {});
 }
 
 export async function readLastRun(layout: Layout): Promise<LastRun | null> {
