@@ -7,7 +7,8 @@ import { parseProxyAddress, proxyFromBrowser } from "../src/core/proxyaddr.js";
 import { bypassesProxy, proxyForUrl } from "../src/core/proxyenv.js";
 import { classifyTarMember, classifyZipMember } from "../src/core/members.js";
 import { isRetryableStatus, retryDelayMs, retrying, type RetryNotice } from "../src/core/retry.js";
-import { isStrictVersion, parseTshVersionOutput, inWindow, windowFor } from "../src/core/version.js";
+import { compareVersions, isStrictVersion, major, parseTshVersionOutput, inWindow, windowFor } from "../src/core/version.js";
+import semver from "semver";
 import { TshupError } from "../src/core/errors.js";
 import { progressLine } from "../src/core/format.js";
 
@@ -309,4 +310,18 @@ test("a proxy address pasted from the browser keeps its scheme, host and port", 
   for (const bad of ["http://teleport.example.com/web/login", "https://alice@teleport.example.com/web", "teleport.example.com/web"]) {
     assert.throws(() => proxyFromBrowser(bad), TshupError, bad);
   }
+});
+
+test("compareVersions and major agree with the semver package on every pair of a varied set", () => {
+  const cores = ["0.0.0", "1.2.3", "1.10.0", "1.9.9", "17.5.1", "17.5.10", "18.0.0", "9007199254740991.0.0"];
+  const pres = ["", "-aa", "-alpha", "-alpha.1", "-alpha.beta", "-alpha.10", "-alpha.2", "-beta", "-beta.2", "-rc.1", "-rc.11", "-0", "-1", "-10", "-x-y", "-1a", "-A", "-a"];
+  const builds = ["", "+build.1", "+ab"];
+  const versions = cores.flatMap((c) => pres.flatMap((p) => builds.map((b) => `${c}${p}${b}`)));
+  assert.ok(versions.every((v) => isStrictVersion(v) && semver.valid(v) !== null));
+  for (const a of versions) {
+    assert.equal(major(a), semver.major(a), a);
+    for (const b of versions) assert.equal(compareVersions(a, b), semver.compare(a, b), `${a} vs ${b}`);
+  }
+  assert.throws(() => compareVersions("v1.2.3", "1.2.3"), /Invalid Version/);
+  assert.throws(() => major("1.2"), /Invalid Version/);
 });
