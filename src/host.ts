@@ -1,7 +1,6 @@
 import fs from "node:fs";
 import os from "node:os";
-import sea from "node:sea";
-import tty from "node:tty";
+import { createRequire } from "node:module";
 
 export type PlatformName = "linux" | "darwin" | "win32";
 
@@ -67,12 +66,14 @@ export function realHost(): Host {
     get stdin() {
       return process.stdin;
     },
-    stdinIsTTY: tty.isatty(0),
+    get stdinIsTTY() {
+      return (builtin("node:tty") as typeof import("node:tty")).isatty(0);
+    },
     hostname: os.hostname(),
     // Asked only by the commands that copy or replace tshup itself.
     get selfExecutable() {
       // Node's own answer: process.execPath is then tshup itself, not a Node running a script.
-      return sea.isSea() ? process.execPath : null;
+      return (builtin("node:sea") as typeof import("node:sea")).isSea() ? process.execPath : null;
     },
     now: () => Date.now(),
     random: () => Math.random(),
@@ -98,6 +99,12 @@ export function realHost(): Host {
     },
   };
 }
+
+/**
+ * Built-in modules only some runs use, loaded on first use: tty brings readline's internals with it
+ * and child_process brings dgram's, a few milliseconds of every run that never asks.
+ */
+const builtin = createRequire(import.meta.url);
 
 const openedStreams = new Set<NodeJS.WriteStream>();
 function opened(stream: NodeJS.WriteStream): NodeJS.WriteStream {
@@ -151,7 +158,8 @@ export function envGet(host: Host, name: string): string | undefined {
 
 /** A person at a terminal who may be asked questions (SPEC: never with --yes, no TTY, or CI set). */
 export function canPrompt(host: Host, opts: { yes: boolean; json: boolean }): boolean {
-  return host.stdinIsTTY && host.stdin !== undefined && Boolean(host.stdout.isTTY) && !opts.yes && !opts.json && !envGet(host, "CI");
+  // The flags first: asking about the terminal loads tty and builds the standard streams.
+  return !opts.yes && !opts.json && !envGet(host, "CI") && host.stdinIsTTY && host.stdin !== undefined && Boolean(host.stdout.isTTY);
 }
 
 /**

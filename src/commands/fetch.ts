@@ -9,7 +9,6 @@ import { TshupError, usageError, fsError, networkError, systemError, verificatio
 import { onAbort } from "../io/abort.js";
 import { commitVersion, newStagingDir, type VersionRecord } from "../io/store.js";
 import type { Extracted } from "../io/extract.js";
-import { checkTshVersion } from "../io/spawn.js";
 import { ensureWorkDir } from "../io/fsx.js";
 import type { Target } from "./facts.js";
 
@@ -181,6 +180,7 @@ async function fetchAndStage(ctx: Context, target: Target, base: string, onStagi
     }
   }
   addStep(report, "verify", "done", `sha256 matched ${target.artifact}`);
+  const { checkTshVersion } = await import("../io/spawn.js");
   await checkTshVersion(host, path.join(staging, ...extracted.tools.tsh!.split("/")), target.version, target.artifact);
 
   const record: VersionRecord = {
