@@ -40,7 +40,7 @@ const DISK_ERRORS = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO"]);
  * every network chunk wait for its own write; more lets writes go out gathered (writev) while the
  * next chunks are hashed and inflated.
  */
-const PARTIAL_WRITE_BUFFER = 512 * 1024;
+export const PARTIAL_WRITE_BUFFER = 512 * 1024;
 
 /**
  * Fetches an artifact's `.sha256` sidecar and returns its hex digest and its bytes as served; the
