@@ -324,13 +324,13 @@ for (const variant of cliVariants()) {
         { name: "no sidecar", setup: () => standin.setFault(`${art("17.5.2")}.sha256`, { kind: "no-sidecar" }), code: 5, message: /no checksum published/ },
         { name: "403 is not retried", setup: () => standin.setFault(art("17.5.2"), { kind: "status", status: 403 }), code: 4, message: /HTTP 403/ },
         { name: "truncated every time", setup: () => standin.setFault(art("17.5.2"), { kind: "truncate", bytes: 100 }), code: 4, message: /cut off/ },
-        ...(["absolute", "dotdot", "tsh-symlink", "tsh-hardlink", "missing-tsh", "corrupt-gzip"] as const).map((kind) => ({
+        ...(["absolute", "dotdot", "tsh-symlink", "tsh-hardlink", "missing-tsh", "corrupt-gzip", "corrupt-midway"] as const).map((kind) => ({
           name: `unsafe archive: ${kind}`,
           setup: async () => {
             await standin.addUnsafeArtifact(kind, linux("17.5.2"));
           },
           code: 5,
-          message: kind === "missing-tsh" ? /holds no tsh/ : kind === "corrupt-gzip" ? /not a valid \.tar\.gz/ : /is unsafe/,
+          message: kind === "missing-tsh" ? /holds no tsh/ : kind.startsWith("corrupt") ? /not a valid \.tar\.gz/ : /is unsafe/,
         })),
         { name: "proxy answers HTML", setup: () => proxy.setPing("<html><body>Sign in</body></html>", 200, "both"), code: 4, message: /not a Teleport proxy: it answered an HTML page/ },
         { name: "proxy answers an error", setup: () => proxy.setPing({ error: { message: "access denied" } }, 403, "both"), code: 4, message: /HTTP 403: access denied/ },
@@ -359,6 +359,8 @@ for (const variant of cliVariants()) {
             assert.ok(r.json.error.hint.length > 0, "every error carries a hint");
             assert.match(r.stderr, /^tshup: error: .+\n  hint: .+\n/m);
             assert.deepEqual(await installedState(h.root), good, "the installation is unchanged");
+            const staging = path.join(h.root, ".staging");
+            assert.deepEqual(fs.existsSync(staging) ? fs.readdirSync(staging) : [], [], "nothing is left staged");
             assert.deepEqual(await fsp.readFile(path.join(h.home, ".profile")), profile);
             assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
           } finally {

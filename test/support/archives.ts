@@ -561,6 +561,7 @@ export type UnsafeKind =
   | "tsh-hardlink"
   | "missing-tsh"
   | "corrupt-gzip"
+  | "corrupt-midway"
   | "corrupt-zip"
   | "zip-dotdot";
 
@@ -571,6 +572,8 @@ export type UnsafeKind =
  * - `tsh-symlink` / `tsh-hardlink` (tarballs): the tsh program is a symlink / hardlink to `/bin/sh`
  * - `missing-tsh`: no tsh (on macOS 17+ no tsh.app at all)
  * - `corrupt-gzip` (tarballs): a valid gzip header followed by garbage
+ * - `corrupt-midway` (tarballs): a tsh padded to 3 MiB, its deflate stream overwritten with 0xff
+ *   for 4 KiB two thirds of the way in, so that inflating fails after several megabytes went well
  * - `corrupt-zip` (zips): a zip local-header signature followed by garbage
  * - `zip-dotdot` (zips): an extra member `../../evil.exe`
  */
@@ -613,6 +616,13 @@ export function unsafeArchive(kind: UnsafeKind, spec: ArchiveSpec): Promise<Arch
         // Magic, deflate, no flags, zero mtime, no extra flags, OS unix: a header any gunzip accepts.
         const head = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
         return { name: l.name, data: Buffer.concat([head, pseudoRandomBytes(`${l.name}/corrupt`, 4096)]) };
+      }
+      case "corrupt-midway": {
+        needs("tar.gz");
+        const padded = { ...spec, padding: 3 * 1024 * 1024 };
+        const data = Buffer.from(await encode(padded, layout(padded)));
+        data.fill(0xff, Math.floor((data.length * 2) / 3), Math.floor((data.length * 2) / 3) + 4096);
+        return { name: l.name, data };
       }
       case "corrupt-zip": {
         needs("zip");
