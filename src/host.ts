@@ -108,7 +108,13 @@ const builtin = createRequire(import.meta.url);
 
 const openedStreams = new Set<NodeJS.WriteStream>();
 function opened(stream: NodeJS.WriteStream): NodeJS.WriteStream {
-  openedStreams.add(stream);
+  if (!openedStreams.has(stream)) {
+    openedStreams.add(stream);
+    // `tshup --help | head -1`: the reader has gone, which is no reason for a stack trace.
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+    });
+  }
   return stream;
 }
 

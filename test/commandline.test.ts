@@ -251,3 +251,19 @@ describe("help: an overview, and a page for each command", () => {
     assert.match(typo.stderr, /did you mean tshup mirror\?/);
   });
 });
+
+for (const variant of cliVariants()) {
+  test(`${variant.name}: a reader that goes away early (tshup --help | head -1) is no error`, async () => {
+    const { spawn } = await import("node:child_process");
+    for (const args of [["--help"], ["completions", "bash"], ["status", "--help"]]) {
+      const child = spawn(variant.command[0]!, [...variant.command.slice(1), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      // The read end closes before the child writes: its writes fail with EPIPE.
+      child.stdout.destroy();
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+      assert.equal(stderr, "", `${args.join(" ")}: ${stderr}`);
+      assert.equal(code, 0, args.join(" "));
+    }
+  });
+}
