@@ -294,6 +294,27 @@ for (const variant of cliVariants()) {
       assert.deepEqual(fs.readdirSync(path.join(h.root, "versions")), ["18.0.0"]);
     });
 
+    test("a switch made while the proxy answers is seen: the plan rests on the root as it is after the answer", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      assert.equal((await h.run([])).code, 0);
+      proxy.update({ serverVersion: "17.5.2" });
+      assert.equal((await h.run([])).code, 0);
+      assert.match(activeTshVersion(h.root), /v17\.5\.2 /);
+      // The answer takes about five seconds; another run switches to 17.5.1 a second in.
+      proxy.setFault("/webapi/find", { kind: "slow", bytesPerSecond: 100, times: 1 });
+      t.after(() => proxy.clearFaults());
+      const slow = h.run([]);
+      await new Promise((r) => setTimeout(r, 1000));
+      const use = await runCli(variant, ["use", "17.5.1", "--json"], { env: h.env });
+      assert.equal(use.code, 0, use.stderr);
+      const r = await slow;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.json.changed, true, "the run saw the switch and undid it");
+      assert.match(activeTshVersion(h.root), /v17\.5\.2 /);
+    });
+
     test("--dry-run reports the plan with exit 3 and changes nothing", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

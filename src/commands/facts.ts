@@ -103,8 +103,8 @@ export async function installedAndActive(ctx: Context): Promise<Installed> {
   return { installed, activeId, active: installed.find((r) => r.id === activeId) ?? null };
 }
 
-/** What a plan needs from the root whatever the clusters say: read while the proxies answer. */
-export interface RootFacts {
+/** What a plan needs from the root whatever the clusters say. */
+interface RootFacts {
   state: State;
   kind: Awaited<ReturnType<typeof rootKind>>;
   have: Installed;
@@ -113,20 +113,19 @@ export interface RootFacts {
 }
 
 /**
- * Reads the root's side of the facts, all at once. `state` is the state.json this run already read
- * (ctx.remembered); a plan made under the lock passes none, so that it reads what is there now.
+ * Reads the root's side of the facts, all at once, and only once the clusters have answered: a plan
+ * resting on a read from before that would miss what another run (a `tshup use`, an uninstall) did
+ * meanwhile, and report "up to date" over it. state.json is read again for the same reason.
  */
-export function readRootFacts(ctx: Context, state?: State | null): Promise<RootFacts> {
+async function readRootFacts(ctx: Context): Promise<RootFacts> {
   const { layout } = ctx;
-  const facts = Promise.all([
-    state ?? readState(layout),
+  const [state, kind, have, scratch] = await Promise.all([
+    readState(layout),
     rootKind(layout),
     installedAndActive(ctx),
     Promise.all([layout.stagingDir, layout.trashDir].map((d) => fsp.readdir(d).then((n) => n.length > 0, () => false))),
-  ]).then(([state, kind, have, scratch]) => ({ state, kind, have, leftovers: scratch.some(Boolean) }));
-  // Awaited later, maybe after a network failure: never an unhandled rejection meanwhile.
-  facts.catch(() => {});
-  return facts;
+  ]);
+  return { state, kind, have, leftovers: scratch.some(Boolean) };
 }
 
 /** What is on this machine, read once per plan: versions, the active one, aliases, PATH and config. */
@@ -151,10 +150,10 @@ export interface LocalFacts extends Installed {
 export async function gatherLocalFacts(
   ctx: Context,
   clusters: QueriedCluster[],
-  opts: { quiet: boolean; effects?: boolean; root?: Promise<RootFacts> },
+  opts: { quiet: boolean; effects?: boolean },
 ): Promise<LocalFacts> {
   const { layout, platform } = ctx;
-  const { state, kind, have, leftovers } = await (opts.root ?? readRootFacts(ctx));
+  const { state, kind, have, leftovers } = await readRootFacts(ctx);
   const groups = planGroups(ctx, clusters, have.active);
   const aliasNames = [...new Set([...state.aliases, ...groups.flatMap((g) => (g.alias ? [g.alias] : []))])];
   const effects = opts.effects ?? true;

@@ -13,7 +13,7 @@ import { cleanWorkAreas, pruneVersions, rememberCreated, writeState, type Versio
 import { claimRoot } from "../io/root.js";
 import { pathFor } from "../core/layout.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
-import { gatherLocalFacts, readRootFacts, tshPathFor, type Group, type LocalFacts } from "./facts.js";
+import { gatherLocalFacts, tshPathFor, type Group, type LocalFacts } from "./facts.js";
 import { cdnBase, installVersion } from "./fetch.js";
 import { planLines } from "./plan.js";
 import { settingsAfter } from "./settings.js";
@@ -36,14 +36,12 @@ export async function runInstall(ctx: Context): Promise<number> {
     feedback.verbose(`waiting ${(delay / 1000).toFixed(1)} s (--jitter ${opts.jitterSeconds})`);
     await sleep(delay);
   }
-  // The root's side of the facts is read while the proxies answer.
-  const root = readRootFacts(ctx, ctx.remembered);
   let clusters = asked.clusters ?? (await stage(ctx, "proxy", () => queryClusters(ctx, proxies)));
   report.paths = reportPaths(ctx);
 
   // options -> facts -> plan: decided once, then shown, confirmed or carried out as it is.
   await stage(ctx, "preflight", () => preflight(ctx, null));
-  let facts = await stage(ctx, "preflight", () => gatherLocalFacts(ctx, clusters, { quiet: !opts.dryRun, root }));
+  let facts = await stage(ctx, "preflight", () => gatherLocalFacts(ctx, clusters, { quiet: !opts.dryRun }));
   let plan = makePlan(facts.plan);
   report.previous = facts.active?.version ?? null;
   report.version = report.previous;

@@ -4,7 +4,7 @@ import { changesTsh, makePlan } from "../core/plan.js";
 import { clusterReport } from "../core/report.js";
 import { readLastRun } from "../io/store.js";
 import { queryClusters, resolveProxies } from "./clusters.js";
-import { gatherLocalFacts, readRootFacts, servingVersion } from "./facts.js";
+import { gatherLocalFacts, servingVersion } from "./facts.js";
 import { describeSettings } from "./settings.js";
 
 /**
@@ -15,9 +15,8 @@ import { describeSettings } from "./settings.js";
 export async function runStatus(ctx: Context): Promise<number> {
   const { report, layout, opts, host } = ctx;
   const proxies = await resolveProxies(ctx);
-  const root = readRootFacts(ctx, ctx.remembered);
   const clusters = await queryClusters(ctx, proxies);
-  const facts = await gatherLocalFacts(ctx, clusters, { quiet: true, effects: false, root });
+  const facts = await gatherLocalFacts(ctx, clusters, { quiet: true, effects: false });
   const plan = makePlan(facts.plan);
   const { installed, activeId, active } = facts;
   const target = facts.groups[0]!.target;
