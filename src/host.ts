@@ -110,9 +110,17 @@ const openedStreams = new Set<NodeJS.WriteStream>();
 function opened(stream: NodeJS.WriteStream): NodeJS.WriteStream {
   if (!openedStreams.has(stream)) {
     openedStreams.add(stream);
-    // `tshup --help | head -1`: the reader has gone, which is no reason for a stack trace.
+    // `tshup --help | head -1`: the reader has gone, which is no reason for a stack trace. Any
+    // other failure (`> /dev/full`) is one line on stderr, if stderr can take it, and exit 7.
     stream.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code !== "EPIPE") throw err;
+      if (err.code === "EPIPE") return;
+      const name = stream === process.stdout ? "stdout" : "stderr";
+      try {
+        fs.writeSync(2, `tshup: error: cannot write to ${name}: ${err.message}\n  hint: check where ${name} goes: a full disk, or a file that cannot be written\n`);
+      } catch {
+        // stderr is what failed; the exit code still tells.
+      }
+      process.exit(7);
     });
   }
   return stream;

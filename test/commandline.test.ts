@@ -267,3 +267,19 @@ for (const variant of cliVariants()) {
     }
   });
 }
+
+for (const variant of cliVariants()) {
+  test(`${variant.name}: stdout on a full disk (> /dev/full) is one line on stderr and exit 7`, async (t) => {
+    const fs = await import("node:fs");
+    if (!fs.existsSync("/dev/full")) throw new Error("/dev/full is missing: this test needs Linux");
+    const { spawn } = await import("node:child_process");
+    const full = fs.openSync("/dev/full", "w");
+    t.after(() => fs.closeSync(full));
+    const child = spawn(variant.command[0]!, [...variant.command.slice(1), "--help"], { stdio: ["ignore", full, "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    assert.equal(code, 7, stderr);
+    assert.match(stderr, /^tshup: error: cannot write to stdout: ENOSPC[^\n]*\n {2}hint: [^\n]+\n$/);
+  });
+}
