@@ -6,6 +6,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, isRunScratch, makeHome, runCli, snapshot } from "./support/cli.js";
+import { teleportArchive } from "./support/archives.js";
 import { requireTool } from "./support/tools.js";
 
 
@@ -392,6 +393,36 @@ for (const variant of cliVariants()) {
           }
         });
       }
+    });
+
+    test("bytes that break the archive are not kept for a resume, and a poisoned partial file is fetched afresh", async (t) => {
+      proxy.update({ serverVersion: "17.5.2" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      t.after(() => standin.addArtifact(linux("17.5.2")));
+      // Big enough that the inflate fails while bytes are still coming in, not at the end.
+      const { name, data } = await teleportArchive({ ...linux("17.5.2"), padding: 3 * 1024 * 1024, gzipLevel: 0 });
+      const good = standin.setArtifact(name, data);
+      const bad = Buffer.from(data);
+      bad.fill(0xff, 100, 4196);
+      const partial = path.join(h.root, "downloads", `${name}.partial`);
+
+      // The CDN serves broken bytes under the good checksum: exit 5, and no partial file is left.
+      standin.setArtifact(name, bad, `${good.sha256}  ${name}\n`);
+      const broken = await h.run([]);
+      assert.equal(broken.code, 5, broken.stderr);
+      assert.match(broken.json.error.message, /not a valid \.tar\.gz/);
+      assert.equal(fs.existsSync(partial), false, "the broken bytes were not kept");
+
+      // A partial file from an earlier run holds broken bytes: the run starts over from zero once.
+      standin.setArtifact(name, data);
+      fs.mkdirSync(path.dirname(partial), { recursive: true });
+      fs.writeFileSync(partial, bad.subarray(0, 2 * 1024 * 1024));
+      fs.writeFileSync(`${partial}.json`, JSON.stringify({ url: good.url, sha256: good.sha256 }));
+      const fresh = await h.run([]);
+      assert.equal(fresh.code, 0, fresh.stderr);
+      assert.match(activeTshVersion(h.root), /v17\.5\.2 /);
+      assert.equal(fs.existsSync(partial), false);
     });
 
     test("retries: 503 then success, Retry-After, a connection cut once", async (t) => {

@@ -126,93 +126,109 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
     if (!partial.write(chunk)) await once(partial, "drain");
   };
 
+  /**
+   * Bytes that broke the extraction are no use to a resume. When some were kept from an earlier run,
+   * the caller starts over from zero once; otherwise the partial file goes now, so that the next run
+   * does not replay them and fail the same way.
+   */
+  const badBytes = async (err: unknown): Promise<unknown> => {
+    if (!(err instanceof TshupError) || err.code !== "verification") return err;
+    if (resumed > 0) Object.assign(err, { fromPartial: true });
+    else await removePartial(job.partialPath);
+    return err;
+  };
+
   let offset = 0;
   try {
-    if (resumed > 0) {
-      for await (const chunk of fs.createReadStream(job.partialPath, { end: resumed - 1 })) {
-        await feed(chunk as Buffer);
-        offset += (chunk as Buffer).length;
+    try {
+      if (resumed > 0) {
+        for await (const chunk of fs.createReadStream(job.partialPath, { end: resumed - 1 })) {
+          await feed(chunk as Buffer);
+          offset += (chunk as Buffer).length;
+        }
       }
-    }
-    let total: number | null = null;
-    // Each attempt goes on from the bytes already kept; the one retry loop decides whether to try again.
-    await http.retrying(job.url, async () => {
-      const res = await http.open(job.url, { offset });
-      if (res.status === 416 && offset > 0) {
-        res.stream.destroy();
-        return; // we already hold every byte; the hash decides
-      }
-      if (res.status === 404) {
-        res.stream.destroy();
-        throw notFoundError(job.url, "check the version, the edition and --cdn-url; a mirror must hold this artifact");
-      }
-      if (res.status !== 200 && res.status !== 206) {
-        res.stream.destroy();
-        throw Object.assign(networkError(`downloading ${job.url} failed: HTTP ${res.status}`, "try again later, or use a mirror with --cdn-url"), {
-          retryStatus: res.status,
-          retryAfter: header(res.headers, "retry-after"),
-        });
-      }
-      if (offset > 0 && (res.status === 200 || !contentRangeStartsAt(header(res.headers, "content-range"), offset))) {
-        res.stream.destroy();
-        throw new RestartFromZero();
-      }
-      total = res.length === null ? null : offset + res.length;
-      // What is not kept cannot be resumed: the partial file goes with the refusal.
-      const tooLarge = async (bytes: number) => {
-        res.stream.destroy();
-        await removePartial(job.partialPath);
-        return verificationError(`${job.url} is more than ${job.maxBytes} bytes (${bytes} at least), more than ${job.name} can be`, "refusing it; tell whoever runs that server");
-      };
-      if (job.maxBytes !== undefined && total !== null && total > job.maxBytes) throw await tooLarge(total);
-      job.onProgress?.({ received: offset, total });
-      // A server that keeps the connection alive with a trickle is as stuck as a silent one: less
-      // than 1 KiB over a whole idle-timeout window counts as stalled (curl's --speed-limit).
-      let windowStart = job.now();
-      let windowBytes = 0;
-      try {
-        for await (const chunk of res.stream) {
-          const buf = chunk as Buffer;
-          if (job.maxBytes !== undefined && offset + buf.length > job.maxBytes) throw await tooLarge(offset + buf.length);
-          windowBytes += buf.length;
-          if (job.now() - windowStart >= http.idleTimeoutMs) {
-            if (windowBytes < 1024) {
-              throw Object.assign(new Error(`less than 1 KiB in ${Math.round(http.idleTimeoutMs / 1000)} s`), { retryCode: "ETIMEDOUT" });
+      let total: number | null = null;
+      // Each attempt goes on from the bytes already kept; the one retry loop decides whether to try again.
+      await http.retrying(job.url, async () => {
+        const res = await http.open(job.url, { offset });
+        if (res.status === 416 && offset > 0) {
+          res.stream.destroy();
+          return; // we already hold every byte; the hash decides
+        }
+        if (res.status === 404) {
+          res.stream.destroy();
+          throw notFoundError(job.url, "check the version, the edition and --cdn-url; a mirror must hold this artifact");
+        }
+        if (res.status !== 200 && res.status !== 206) {
+          res.stream.destroy();
+          throw Object.assign(networkError(`downloading ${job.url} failed: HTTP ${res.status}`, "try again later, or use a mirror with --cdn-url"), {
+            retryStatus: res.status,
+            retryAfter: header(res.headers, "retry-after"),
+          });
+        }
+        if (offset > 0 && (res.status === 200 || !contentRangeStartsAt(header(res.headers, "content-range"), offset))) {
+          res.stream.destroy();
+          throw new RestartFromZero();
+        }
+        total = res.length === null ? null : offset + res.length;
+        // What is not kept cannot be resumed: the partial file goes with the refusal.
+        const tooLarge = async (bytes: number) => {
+          res.stream.destroy();
+          await removePartial(job.partialPath);
+          return verificationError(`${job.url} is more than ${job.maxBytes} bytes (${bytes} at least), more than ${job.name} can be`, "refusing it; tell whoever runs that server");
+        };
+        if (job.maxBytes !== undefined && total !== null && total > job.maxBytes) throw await tooLarge(total);
+        job.onProgress?.({ received: offset, total });
+        // A server that keeps the connection alive with a trickle is as stuck as a silent one: less
+        // than 1 KiB over a whole idle-timeout window counts as stalled (curl's --speed-limit).
+        let windowStart = job.now();
+        let windowBytes = 0;
+        try {
+          for await (const chunk of res.stream) {
+            const buf = chunk as Buffer;
+            if (job.maxBytes !== undefined && offset + buf.length > job.maxBytes) throw await tooLarge(offset + buf.length);
+            windowBytes += buf.length;
+            if (job.now() - windowStart >= http.idleTimeoutMs) {
+              if (windowBytes < 1024) {
+                throw Object.assign(new Error(`less than 1 KiB in ${Math.round(http.idleTimeoutMs / 1000)} s`), { retryCode: "ETIMEDOUT" });
+              }
+              windowStart = job.now();
+              windowBytes = 0;
             }
-            windowStart = job.now();
-            windowBytes = 0;
+            const kept = keep(buf);
+            await feed(buf);
+            await kept;
+            offset += buf.length;
+            job.onProgress?.({ received: offset, total });
           }
-          const kept = keep(buf);
-          await feed(buf);
-          await kept;
-          offset += buf.length;
-          job.onProgress?.({ received: offset, total });
+          if (total !== null && offset < total) {
+            throw Object.assign(new Error(`connection closed after ${offset} of ${total} bytes`), { retryCode: "ETRUNCATED" });
+          }
+        } catch (err) {
+          res.stream.destroy();
+          if (extractorError) throw extractorError;
+          // The disk, not the network: a full disk is not retried and not called a cut connection.
+          if (partialError) throw partialError;
+          if (DISK_ERRORS.has(String((err as { code?: string }).code))) throw fsError(err, "write", job.partialPath);
+          if (err instanceof TshupError && err.code !== "network") throw err;
+          const code = (err as { retryCode?: string; code?: string }).retryCode ?? (err as { code?: string }).code;
+          const wrapped = networkError(`downloading ${job.url} was cut off after ${offset} bytes: ${(err as Error).message}`, "run tshup again; it resumes where it stopped");
+          // Node words some cuts without a code: they are cuts all the same.
+          const cut = /premature|aborted|socket|closed/i.test(String((err as Error).message));
+          throw Object.assign(wrapped, { retryCode: isRetryableError(code) ? code : cut ? "ERR_STREAM_PREMATURE_CLOSE" : undefined });
         }
-        if (total !== null && offset < total) {
-          throw Object.assign(new Error(`connection closed after ${offset} of ${total} bytes`), { retryCode: "ETRUNCATED" });
-        }
-      } catch (err) {
-        res.stream.destroy();
-        if (extractorError) throw extractorError;
-        // The disk, not the network: a full disk is not retried and not called a cut connection.
-        if (partialError) throw partialError;
-        if (DISK_ERRORS.has(String((err as { code?: string }).code))) throw fsError(err, "write", job.partialPath);
-        if (err instanceof TshupError && err.code !== "network") throw err;
-        const code = (err as { retryCode?: string; code?: string }).retryCode ?? (err as { code?: string }).code;
-        const wrapped = networkError(`downloading ${job.url} was cut off after ${offset} bytes: ${(err as Error).message}`, "run tshup again; it resumes where it stopped");
-        // Node words some cuts without a code: they are cuts all the same.
-        const cut = /premature|aborted|socket|closed/i.test(String((err as Error).message));
-        throw Object.assign(wrapped, { retryCode: isRetryableError(code) ? code : cut ? "ERR_STREAM_PREMATURE_CLOSE" : undefined });
+      });
+    } finally {
+      // A write error (a full disk) has already closed the stream: waiting for "close" again would
+      // wait for ever.
+      if (!partial.closed) {
+        const closed = once(partial, "close").catch(() => {});
+        partial.end();
+        await closed;
       }
-    });
-  } finally {
-    // A write error (a full disk) has already closed the stream: waiting for "close" again would
-    // wait for ever.
-    if (!partial.closed) {
-      const closed = once(partial, "close").catch(() => {});
-      partial.end();
-      await closed;
     }
+  } catch (err) {
+    throw await badBytes(err);
   }
   if (partialError) throw partialError;
 
@@ -221,9 +237,7 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
     try {
       await extractor.done;
     } catch (err) {
-      // Bytes kept from an earlier run may be what broke it: the caller retries once from zero.
-      if (resumed > 0 && err instanceof TshupError) Object.assign(err, { fromPartial: true });
-      throw err;
+      throw await badBytes(err);
     }
   }
   const actual = hash.digest("hex");
