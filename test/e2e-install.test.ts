@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
+import { gzipSync } from "node:zlib";
 import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, isRunScratch, makeHome, runCli, snapshot } from "./support/cli.js";
 import { teleportArchive } from "./support/archives.js";
@@ -354,6 +355,13 @@ for (const variant of cliVariants()) {
           code: 5,
           message: kind === "missing-tsh" ? /holds no tsh/ : kind.startsWith("corrupt") ? /not a valid \.tar\.gz/ : /is unsafe/,
         })),
+        {
+          // node-tar alone would copy what follows the end again for every chunk: minutes, and all of it in memory.
+          name: "a gzip of zeros (the tar ends at once, 64 MiB follow)",
+          setup: () => void standin.setArtifact(art("17.5.2"), gzipSync(Buffer.alloc(64 * 1024 * 1024))),
+          code: 5,
+          message: /not a valid \.tar\.gz: more than 1 MiB follow the end of the tar archive/,
+        },
         { name: "proxy answers HTML", setup: () => proxy.setPing("<html><body>Sign in</body></html>", 200, "both"), code: 4, message: /not a Teleport proxy: it answered an HTML page/ },
         { name: "proxy answers an error", setup: () => proxy.setPing({ error: { message: "access denied" } }, 403, "both"), code: 4, message: /HTTP 403: access denied/ },
         { name: "proxy answers a bad version", setup: () => proxy.setPing({ server_version: "17.5.2; rm -rf /" }, 200, "both"), code: 4, message: /server_version .* is not a version/ },

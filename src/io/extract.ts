@@ -41,6 +41,8 @@ const INFLATE_INPUT = 512 * 1024;
  * while a write is on its way, little enough to keep the peak memory flat (measured by npm run bench).
  */
 const MEMBER_WRITE_BUFFER = 512 * 1024;
+/** tar pads an archive to whole records after its end (10 KiB by GNU tar's default); this is far more. */
+const MAX_AFTER_END = 1024 * 1024;
 
 /** A Writable that hands `target` its input in pieces of at least `size` bytes (the last one less). */
 function gathering(target: Writable, size: number): Writable {
@@ -161,9 +163,23 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
     writes.push(write);
   });
 
+  const corrupt = (why: string) =>
+    verificationError(`${archiveName} is not a valid .tar.gz: ${why}`, "the download may be damaged or the mirror serves a wrong file; run tshup again");
+  parser.on("eof", () => {
+    // node-tar keeps whatever follows the end of the archive, copying it all again for every chunk:
+    // a gzip of zeros would take minutes and its whole size in memory. The rest is still inflated,
+    // so that gzip's own check covers it, and counted.
+    gunzip.unpipe(parser as unknown as Writable);
+    let after = 0;
+    gunzip.on("data", (chunk: Buffer) => {
+      after += chunk.length;
+      if (after > MAX_AFTER_END) fail(corrupt(`more than ${MAX_AFTER_END / (1024 * 1024)} MiB follow the end of the tar archive, where tar pads to a record at most`));
+    });
+    gunzip.on("end", () => parser.end());
+    // Unpiping paused it; a "data" listener alone would not start it again.
+    gunzip.resume();
+  });
   const done = new Promise<Extracted>((resolve, reject) => {
-    const corrupt = (why: string) =>
-      verificationError(`${archiveName} is not a valid .tar.gz: ${why}`, "the download may be damaged or the mirror serves a wrong file; run tshup again");
     gunzip.on("error", (err) => fail(corrupt(err.message)));
     parser.on("error", (err: Error) => fail(corrupt(err.message)));
     parser.on("warn", (code: string, message: string | Error) => {
