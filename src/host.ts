@@ -101,8 +101,8 @@ export function realHost(): Host {
 }
 
 /**
- * Built-in modules only some runs use, loaded on first use: tty brings readline's internals with it
- * and child_process brings dgram's, a few milliseconds of every run that never asks.
+ * Built-in modules only some runs use, loaded on first use: tty brings readline's internals with
+ * it, and sea is asked only by the self commands; a run that never asks saves their loading.
  */
 const builtin = createRequire(import.meta.url);
 
