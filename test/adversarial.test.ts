@@ -731,3 +731,37 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
     });
   });
 });
+
+test("a root another run is writing into at this moment is judged by what is there, never an internal error", async (t) => {
+  const { rootKind } = await import("../src/io/root.js");
+  const { layoutFor } = await import("../src/core/layout.js");
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "tshup-root-race-"));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  // Another process does what install and uninstall do, in their order, as fast as it can: the
+  // marker written as a temp sibling renamed into place, then the lock taken and released, then the
+  // marker removed.
+  const writer = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const fs = require("fs"), path = require("path"), root = process.argv[1];
+       for (let i = 0; ; i++) {
+         const tmp = path.join(root, "..tshup-root.tmp-" + (i % 65536).toString(16).padStart(16, "0"));
+         fs.writeFileSync(tmp, "");
+         fs.renameSync(tmp, path.join(root, ".tshup-root"));
+         fs.writeFileSync(path.join(root, ".lock"), JSON.stringify({ pid: process.pid, hostname: "h", since: "now" }));
+         fs.rmSync(path.join(root, ".lock"));
+         fs.rmSync(path.join(root, ".tshup-root"));
+       }`,
+      root,
+    ],
+    { stdio: "ignore" },
+  );
+  t.after(() => writer.kill("SIGKILL"));
+  const layout = layoutFor(root, path);
+  const seen = new Set<string>();
+  const until = Date.now() + 3000;
+  while (Date.now() < until) seen.add(await rootKind(layout));
+  for (const kind of seen) assert.ok(["empty", "owned", "legacy"].includes(kind), `judged ${kind} while another run wrote into it`);
+  assert.ok(seen.size > 1, `the writer ran alongside: ${[...seen].join(", ")}`);
+});

@@ -30,10 +30,18 @@ export async function rootKind(layout: Layout): Promise<RootKind> {
     throw fsError(err, "read", layout.root);
   }
   if (names.length === 0) return "empty";
-  if (names.includes(ROOT_MARKER) && fs.lstatSync(path.join(layout.root, ROOT_MARKER)).isFile()) return "owned";
-  // Only another run's lock, or its marker on the way into place (a concurrent first run).
-  // Names alone prove nothing more: a user's own `downloads/` or `env` must not make it tshup's.
-  if ((await Promise.all(names.map(async (n) => (n === ".lock" ? isTshupLock(path.join(layout.root, n)) : isOwnTempName(n) && (await fsp.lstat(path.join(layout.root, n))).isFile())))).every(Boolean)) return "legacy";
+  // A marker listed and gone a moment later was there: an uninstall is removing it.
+  if (names.includes(ROOT_MARKER) && fileOrGone(path.join(layout.root, ROOT_MARKER)) !== "other") return "owned";
+  // Only another run's lock, or its marker on the way into place (a concurrent first run). What was
+  // listed a moment ago may be gone by now (the marker's temp file renamed into place, the lock
+  // released), which is no evidence against the root. Names alone prove nothing more: a user's own
+  // `downloads/` or `env` must not make it tshup's.
+  const ours = async (n: string) => {
+    const p = path.join(layout.root, n);
+    if (n === ".lock") return (await isTshupLock(p)) || fileOrGone(p) === "gone";
+    return isOwnTempName(n) && fileOrGone(p) !== "other";
+  };
+  if ((await Promise.all(names.map(ours))).every(Boolean)) return "legacy";
   return (await madeByEarlierRelease(layout)) ? "legacy" : "foreign";
 }
 
@@ -53,6 +61,15 @@ async function madeByEarlierRelease(layout: Layout): Promise<boolean> {
 }
 
 /** A lock file as tshup writes it (pid, host, since): another program's `.lock` is not one. */
+function fileOrGone(p: string): "file" | "gone" | "other" {
+  try {
+    return fs.lstatSync(p).isFile() ? "file" : "other";
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+    throw fsError(err, "look at", p);
+  }
+}
+
 async function isTshupLock(file: string): Promise<boolean> {
   const owner = await readLockOwner(file);
   return owner !== null && typeof owner.since === "string";
