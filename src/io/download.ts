@@ -127,9 +127,9 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
   };
 
   /**
-   * Bytes that broke the extraction are no use to a resume. When some were kept from an earlier run,
-   * the caller starts over from zero once; otherwise the partial file goes now, so that the next run
-   * does not replay them and fail the same way.
+   * Bytes that broke the extraction or the hash are no use to a resume. When some were kept from an
+   * earlier run, the caller starts over from zero once; otherwise the partial file goes now, so that
+   * the next run does not replay them and fail the same way.
    */
   const badBytes = async (err: unknown): Promise<unknown> => {
     if (!(err instanceof TshupError) || err.code !== "verification") return err;
@@ -243,13 +243,12 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
   const actual = hash.digest("hex");
   job.log?.(`sha256 of ${job.name}: expected ${job.sha256} (from ${job.vouchedBy}), actual ${actual}: ${actual === job.sha256 ? "match" : "MISMATCH"}`);
   if (actual !== job.sha256) {
-    await removePartial(job.partialPath);
-    const err = verificationError(
-      `checksum mismatch for ${job.name}: expected ${job.sha256}, got ${actual}`,
-      "the download was damaged or the server's file differs from its checksum; nothing was installed. Run tshup again; if it persists, report it to whoever runs the CDN or mirror",
+    throw await badBytes(
+      verificationError(
+        `checksum mismatch for ${job.name}: expected ${job.sha256}, got ${actual}`,
+        "the download was damaged or the server's file differs from its checksum; nothing was installed. Run tshup again; if it persists, report it to whoever runs the CDN or mirror",
+      ),
     );
-    if (resumed > 0) Object.assign(err, { fromPartial: true });
-    throw err;
   }
   return { extractor };
 }
