@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BenchRow } from "./bench/install.js";
+import type { BenchRow } from "./bench/common.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PARTS: Record<string, () => Promise<BenchRow[]>> = {

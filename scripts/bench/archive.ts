@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { standinScript } from "../../test/support/archives.js";
+import { requireTool } from "./common.js";
 
 export const BENCH_VERSION = "17.5.1";
 const MB = 1024 * 1024;
@@ -34,12 +35,6 @@ export interface BenchArchive {
 
 export function benchCacheDir(): string {
   return process.env.TSHUP_BENCH_CACHE ?? path.join(os.homedir(), ".cache", "tshup", "bench");
-}
-
-function need(cmd: string, pkg: string): void {
-  if (spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0) {
-    throw new Error(`the bench needs ${cmd}: sudo apt-get install -y ${pkg}`);
-  }
 }
 
 /** Writes `size` bytes of the machine's ELF executables to `fd`, starting `skip` bytes into them. */
@@ -94,8 +89,8 @@ export function benchArchive(scale: number): BenchArchive {
   if (fs.existsSync(file) && fs.existsSync(listFile)) {
     return { file, bytes: fs.statSync(file).size, members: fs.readFileSync(listFile, "utf8").split("\n").filter(Boolean) };
   }
-  need("tar", "tar");
-  need("gzip", "gzip");
+  requireTool("tar", "tar");
+  requireTool("gzip", "gzip");
   fs.mkdirSync(dir, { recursive: true });
   process.stderr.write(`bench: making ${file} (once; it is cached)...\n`);
   const work = fs.mkdtempSync(path.join(dir, "make-"));

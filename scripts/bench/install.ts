@@ -1,59 +1,19 @@
 // Install speed and memory against release-shaped archives (scripts/bench/archive.ts), each next to
 // its baselines measured in the same run, round-robin: the shell pipeline a person would otherwise
 // type, and `pigz -dc` of the same file, the decompression floor here.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { startStandin, type Standin } from "../../test/support/standin.js";
 import { PARTIAL_WRITE_BUFFER } from "../../src/io/download.js";
 import { BENCH_VERSION, benchArchive, earlyStop } from "./archive.js";
+import { median, pinnedNode, requireTool, ROOT, timeMs, type BenchRow } from "./common.js";
 
-export interface BenchRow {
-  name: string;
-  value: string;
-  target: string;
-  ok: boolean;
-}
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = path.join(ROOT, "dist", "tshup.cjs");
 const RSS_HOOK = path.join(ROOT, "scripts", "bench", "rss-hook.cjs");
 const MB = 1024 * 1024;
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-/** Times one command; asynchronous because the stand-in serving it lives in this process. */
-export function timeMs(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${stderr}`));
-      else resolve(ms);
-    });
-  });
-}
-
-/** The unmodified Node 22 the executables embed, from the build cache; null when not fetched yet. */
-export function pinnedNode(): string | null {
-  const r = spawnSync(process.execPath, [path.join(ROOT, "scripts", "dist.mjs"), "--print-node", "linux-x64"], { encoding: "utf8" });
-  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : null;
-}
-
-export function requireTool(cmd: string, pkg: string): void {
-  if (spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0) throw new Error(`the bench needs ${cmd}: sudo apt-get install -y ${pkg}`);
-}
 
 const mb = (n: number) => `${(n / MB).toFixed(0)} MiB`;
 

@@ -4,13 +4,12 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { pseudoRandomBytes } from "../../test/support/archives.js";
 import { startStandin } from "../../test/support/standin.js";
 import { BENCH_VERSION } from "./archive.js";
-import { median, pinnedNode, requireTool, timeMs, type BenchRow } from "./install.js";
+import { median, pinnedNode, requireTool, ROOT, timeMs, type BenchRow } from "./common.js";
 
-const CLI = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".."), "dist", "tshup.cjs");
+const CLI = path.join(ROOT, "dist", "tshup.cjs");
 const MB = 1024 * 1024;
 /** About what each platform's artifact weighs (the hash and the disk see only bytes, not their meaning). */
 const ARTIFACTS: { name: string; mb: number }[] = [

@@ -4,11 +4,10 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { startStandin } from "../../test/support/standin.js";
-import type { BenchRow } from "./install.js";
+import { median, ROOT, type BenchRow } from "./common.js";
 
-const CLI = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".."), "dist", "tshup.cjs");
+const CLI = path.join(ROOT, "dist", "tshup.cjs");
 
 export async function benchProxies(rounds = 9): Promise<BenchRow[]> {
   const standin = await startStandin();
@@ -28,7 +27,6 @@ export async function benchProxies(rounds = 9): Promise<BenchRow[]> {
       one.push(await run(1));
       twenty.push(await run(20));
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const ratio = median(twenty) / median(one);
     return [
       {

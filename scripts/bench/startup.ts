@@ -7,10 +7,9 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fileURLToPath } from "node:url";
 import { createGzip } from "node:zlib";
+import { median, pinnedNode, ROOT, type BenchRow } from "./common.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = path.join(ROOT, "dist", "bin");
 const NAMES = ["tshup-linux-x64", "tshup-linux-arm64", "tshup-darwin-x64", "tshup-darwin-arm64", "tshup-win-x64.exe"];
 const MiB = 1024 * 1024;
@@ -19,12 +18,6 @@ const STARTUP_TARGET_MS = 60;
 const RAW_TARGET = 110 * MiB;
 const GZIP_TARGET = 40 * MiB;
 
-export interface StartupRow {
-  name: string;
-  value: string;
-  target: string;
-  ok: boolean;
-}
 
 function timeOnce(cmd: string, args: string[]): number {
   const start = process.hrtime.bigint();
@@ -36,11 +29,6 @@ function timeOnce(cmd: string, args: string[]): number {
   return ms;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 async function gzipSize(file: string): Promise<number> {
   let n = 0;
@@ -56,8 +44,8 @@ async function gzipSize(file: string): Promise<number> {
 
 const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
 
-export async function benchStartup(): Promise<{ rows: StartupRow[] }> {
-  const rows: StartupRow[] = [];
+export async function benchStartup(): Promise<{ rows: BenchRow[] }> {
+  const rows: BenchRow[] = [];
   const exe = path.join(BIN, "tshup-linux-x64");
   try {
     await fs.access(exe);
@@ -68,9 +56,8 @@ export async function benchStartup(): Promise<{ rows: StartupRow[] }> {
   // Baselines: this Node, and the pinned Node the executable is built on (the floor it cannot
   // go below), when the dist build's cache has it.
   const baselines: { label: string; cmd: string }[] = [{ label: `node ${process.version}`, cmd: process.execPath }];
-  const pinned = spawnSync(process.execPath, [path.join(ROOT, "scripts", "dist.mjs"), "--print-node", "linux-x64"], { encoding: "utf8" });
-  if (pinned.status === 0 && pinned.stdout.trim()) {
-    const cmd = pinned.stdout.trim();
+  const cmd = pinnedNode();
+  if (cmd) {
     baselines.push({ label: `node ${spawnSync(cmd, ["--version"], { encoding: "utf8" }).stdout.trim()}`, cmd });
   }
 
