@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
+import tls from "node:tls";
 import { gzipSync } from "node:zlib";
 import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, isRunScratch, makeHome, runCli, snapshot } from "./support/cli.js";
@@ -583,6 +584,19 @@ for (const variant of cliVariants()) {
       assert.match(insecure.json.error.message, /TLS verification failed for https:\/\/127\.0\.0\.1:\d+\/teleport-v17\.5\.1/);
       const caFile = await runCli(variant, ["--proxy", proxy.addr, "--json", "--ca-file", standin.caFile], { env: noCA });
       assert.equal(caFile.code, 0, caFile.stderr);
+    });
+
+    test("--ca-file adds to NODE_EXTRA_CA_CERTS rather than replacing it", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      // Any CA but the stand-in's: one of the bundled roots.
+      const unrelated = path.join(h.home, "unrelated.pem");
+      fs.writeFileSync(unrelated, tls.rootCertificates[0]!);
+      const r = await runCli(variant, ["--proxy", proxy.addr, "--json", "--ca-file", unrelated], { env: { ...h.env, ...standin.env } });
+      assert.equal(r.code, 0, r.stderr);
+      const onlyUnrelated = await runCli(variant, ["status", "--proxy", proxy.addr, "--json", "--ca-file", unrelated], { env: { ...h.env, NODE_EXTRA_CA_CERTS: "" } });
+      assert.equal(onlyUnrelated.code, 4, "and the stand-in's CA is what made the difference");
     });
 
     if (variant.name === "tshup-linux-x64") {

@@ -61,7 +61,8 @@ export const header = (h: Record<string, string | string[] | undefined>, name: s
  * whole of a no-op run's budget.
  */
 export class Http {
-  private ca: string[] | undefined;
+  /** Certificates trusted beyond Node's default store (bundled roots and NODE_EXTRA_CA_CERTS). */
+  private added: string[];
   /**
    * One TLS context for every request: passing `ca` builds a new one, with its whole root store,
    * per connection (8 ms a run with --ca-file, and again for each of several proxies).
@@ -73,14 +74,14 @@ export class Http {
   private readonly policy: RetryPolicy;
 
   constructor(private readonly settings: HttpSettings) {
-    this.ca = trustedCAs(settings, false);
+    this.added = addedCAs(settings, false);
     const { host, retries, onRetry } = settings;
     this.policy = { retries, random: () => host.random(), now: () => host.now(), sleep: (ms) => sleep(ms), onRetry: onRetry ?? (() => {}) };
   }
 
   private context(): tls.SecureContext | undefined {
-    if (this.ca === undefined) return undefined;
-    this.secureContext ??= tls.createSecureContext({ ca: this.ca });
+    if (this.added.length === 0) return undefined;
+    this.secureContext ??= contextTrusting(this.added, this.settings);
     return this.secureContext;
   }
 
@@ -163,7 +164,7 @@ export class Http {
       response = await new Promise<http.IncomingMessage>((resolve, reject) => {
         const options: https.RequestOptions = {
           headers: { "user-agent": `tshup/${VERSION}`, ...(opts.offset > 0 ? { range: `bytes=${opts.offset}-` } : {}) },
-          ...(this.ca === undefined ? {} : { secureContext: this.context() }),
+          ...(this.added.length === 0 ? {} : { secureContext: this.context() }),
           rejectUnauthorized: !insecure,
           ...(proxy ? { agent: this.proxyAgents(proxy, insecure)[secure ? "https" : "http"] } : {}),
         };
@@ -191,11 +192,11 @@ export class Http {
         req.end();
       });
     } catch (err) {
-      if (!insecure && !this.withSystemStore && UNTRUSTED_ISSUER.has(errorCode(err)) && hasSystemStore()) {
+      if (!insecure && !this.withSystemStore && UNTRUSTED_ISSUER.has(errorCode(err)) && tlsCertificates() !== undefined) {
         // Reading the operating system's store costs tens of milliseconds, so it is read only once
         // a certificate turned out to need it (a company's TLS inspection, an internal CA).
         this.withSystemStore = true;
-        this.ca = trustedCAs(this.settings, true);
+        this.added = addedCAs(this.settings, true);
         this.secureContext = undefined;
         this.agentCache.clear();
         return this.request(target, opts);
@@ -217,7 +218,7 @@ export class Http {
       const common = { proxy, keepAlive: false, timeout: this.settings.timeoutMs } as const;
       agents = {
         http: new ForwardingProxyAgent(new URL(proxy), this.settings.timeoutMs),
-        https: new HttpsProxyAgent({ ...common, ca: this.ca, rejectUnauthorized: !insecure }),
+        https: new HttpsProxyAgent({ ...common, secureContext: this.context(), rejectUnauthorized: !insecure }),
       };
       this.agentCache.set(key, agents);
     }
@@ -263,30 +264,40 @@ class ForwardingProxyAgent extends http.Agent {
 }
 
 /**
- * The CAs a request trusts. Node 22 (the single executables) can read the operating system's store
- * (Windows and macOS stores, OpenSSL's on Linux), which is where a company puts the CA of its TLS
- * inspection: with it in the list, that works with no flags. Passing any `ca` replaces Node's whole
- * store, so the list is rebuilt: Node's default (bundled roots and NODE_EXTRA_CA_CERTS), the system
- * store when asked for, then --ca-file. Older Node has no system store.
+ * The CAs a request trusts beyond Node's default store. Node 22 (the single executables) can read the
+ * operating system's store (Windows and macOS stores, OpenSSL's on Linux), which is where a company
+ * puts the CA of its TLS inspection: with it added, that works with no flags. Older Node has no
+ * system store.
  */
-function trustedCAs(settings: HttpSettings, withSystem: boolean): string[] | undefined {
-  const getCACertificates = (tls as { getCACertificates?: (type?: string) => string[] }).getCACertificates;
-  const extraFile = settings.caFile ? readPem(settings.caFile, "--ca-file") : [];
-  if (!getCACertificates) {
-    if (!settings.caFile) return undefined;
-    const extra = envGet(settings.host, "NODE_EXTRA_CA_CERTS");
-    return [...tls.rootCertificates, ...(extra ? readPem(extra, "NODE_EXTRA_CA_CERTS") : []), ...extraFile];
-  }
-  if (!withSystem && !settings.caFile) return undefined;
+function addedCAs(settings: HttpSettings, withSystem: boolean): string[] {
+  const fromFile = settings.caFile ? readPem(settings.caFile, "--ca-file") : [];
+  if (!withSystem) return fromFile;
   let system: string[] = [];
-  if (withSystem) {
-    try {
-      system = getCACertificates("system");
-    } catch {
-      // A store that cannot be read adds nothing; the bundled roots still apply.
+  try {
+    system = tlsCertificates()?.("system") ?? [];
+  } catch {
+    // A store that cannot be read adds nothing; the bundled roots still apply.
+  }
+  return [...new Set([...system, ...fromFile])];
+}
+
+/**
+ * A context that trusts Node's default store and `added`. Node 22 copies its parsed default store
+ * (bundled roots and NODE_EXTRA_CA_CERTS) into a context that gains a CA; passing `ca` instead
+ * replaces the store, so the whole list would be turned to PEM and parsed again: about 30 ms a run
+ * with --ca-file. Node 20's copy leaves out NODE_EXTRA_CA_CERTS, so there the list is passed whole.
+ */
+function contextTrusting(added: string[], settings: HttpSettings): tls.SecureContext {
+  if (tlsCertificates()) {
+    const context = tls.createSecureContext();
+    const native = context.context as { addCACert?: (pem: string) => void };
+    if (typeof native.addCACert === "function") {
+      for (const pem of added) native.addCACert(pem);
+      return context;
     }
   }
-  return [...new Set([...getCACertificates("default"), ...system, ...extraFile])];
+  const extra = envGet(settings.host, "NODE_EXTRA_CA_CERTS");
+  return tls.createSecureContext({ ca: [...tls.rootCertificates, ...(extra ? readPem(extra, "NODE_EXTRA_CA_CERTS") : []), ...added] });
 }
 
 const UNTRUSTED_ISSUER = new Set([
@@ -337,8 +348,10 @@ async function decoded(res: StreamResponse): Promise<Readable> {
   return res.stream.pipe(decoder);
 }
 
-function hasSystemStore(): boolean {
-  return typeof (tls as { getCACertificates?: unknown }).getCACertificates === "function";
+/** Node 22's `tls.getCACertificates`, which also marks the Node whose store copies keep NODE_EXTRA_CA_CERTS. */
+function tlsCertificates(): ((type?: string) => string[]) | undefined {
+  const read = (tls as { getCACertificates?: (type?: string) => string[] }).getCACertificates;
+  return typeof read === "function" ? read : undefined;
 }
 
 function readPem(file: string, source: string): string[] {
