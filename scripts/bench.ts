@@ -1,5 +1,5 @@
 // `npm run bench [-- PART...]`: performance figures, each next to its baseline from the same run and
-// its target. Parts: install (with the no-op run), proxies, mirror, startup; all by default.
+// its target. Parts: install, noop, proxies, mirror, startup; all by default.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,6 +8,7 @@ import type { BenchRow } from "./bench/common.js";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PARTS: Record<string, () => Promise<BenchRow[]>> = {
   install: async () => (await import("./bench/install.js")).benchInstall(),
+  noop: async () => (await import("./bench/noop.js")).benchNoop(),
   proxies: async () => (await import("./bench/proxies.js")).benchProxies(),
   mirror: async () => (await import("./bench/mirror.js")).benchMirror(),
   startup: async () => {

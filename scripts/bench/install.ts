@@ -152,8 +152,6 @@ export async function benchInstall(): Promise<BenchRow[]> {
       target: "",
       ok: true,
     });
-
-    rows.push(...(await benchNoop(standin, proxy.addr, pinned, work)));
   } finally {
     await standin.close();
     await fsp.rm(work, { recursive: true, force: true });
@@ -161,28 +159,3 @@ export async function benchInstall(): Promise<BenchRow[]> {
   return rows;
 }
 
-/**
- * A run with nothing to do, of the shipped executable, against a bare HTTPS GET of the same proxy by
- * the Node it embeds, interleaved: what tshup adds to the one request it cannot avoid.
- */
-async function benchNoop(standin: Standin, proxyAddr: string, pinned: string | null, work: string): Promise<BenchRow[]> {
-  const binary = path.join(ROOT, "dist", "bin", "tshup-linux-x64");
-  const name = "no-op run of tshup-linux-x64 over one HTTPS GET by its node";
-  if (!pinned || process.platform !== "linux" || process.arch !== "x64" || !fs.existsSync(binary)) {
-    return [{ name, value: "not measured", target: "run npm run dist on linux-x64", ok: false }];
-  }
-  const home = path.join(work, "noop-home");
-  fs.mkdirSync(home);
-  const env = { ...process.env, ...standin.env, HOME: home, TSHUP_HOME: path.join(home, "root") };
-  const args = ["--proxy", proxyAddr, "--yes", "--quiet", "--no-modify-path", "--no-config"];
-  await timeMs(binary, args, env);
-  const get = `require("node:https").get("https://${proxyAddr}/webapi/ping", (r) => { r.resume(); r.on("end", () => process.exit(r.statusCode === 200 ? 0 : 1)); })`;
-  const noop: number[] = [];
-  const bare: number[] = [];
-  for (let i = 0; i < 21; i++) {
-    bare.push(await timeMs(pinned, ["-e", get], env));
-    noop.push(await timeMs(binary, args, env));
-  }
-  const over = median(noop) - median(bare);
-  return [{ name, value: `+${over.toFixed(0)} ms (${median(noop).toFixed(0)} vs ${median(bare).toFixed(0)} ms)`, target: "<= 15 ms", ok: over <= 15 }];
-}
