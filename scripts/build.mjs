@@ -1,6 +1,7 @@
 // Bundles the CLI into dist/tshup.cjs: one CommonJS file that Node's single executable
 // applications can run (they load a CommonJS entry and may require only built-ins).
 import { build } from "esbuild";
+import { isBuiltin } from "node:module";
 import { execFileSync } from "node:child_process";
 import { readFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -44,10 +45,32 @@ export async function bundle({ outfile = path.join(root, "dist", "tshup.cjs"), e
       "import.meta.url": "__tshup_import_meta_url",
     },
     inject: [path.join(root, "scripts", "import-meta-url.js")],
+    plugins: [oneViewPerBuiltin],
     logLevel: "warning",
   });
   return outfile;
 }
+
+/**
+ * esbuild gives each file that imports a built-in module (`import fs from "node:fs"`) its own ES-module
+ * view of it: a fresh object with a getter defined for every export. Over a hundred such imports
+ * made every run define thousands of getters (2 ms of a no-op run). Routing every import of a
+ * built-in through one module that re-exports it makes one view per built-in, shared by all.
+ */
+const oneViewPerBuiltin = {
+  name: "one-view-per-builtin",
+  setup(b) {
+    b.onResolve({ filter: /^[a-z:_/]+$/ }, (args) => {
+      if (args.kind !== "import-statement" || args.namespace === "builtin-view" || !isBuiltin(args.path)) return undefined;
+      return { path: args.path.replace(/^node:/, ""), namespace: "builtin-view" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "builtin-view" }, (args) => ({
+      contents: `export * from "node:${args.path}";\nexport default require("node:${args.path}");\n`,
+      loader: "js",
+    }));
+    b.onResolve({ filter: /^node:/, namespace: "builtin-view" }, (args) => ({ path: args.path, external: true }));
+  },
+};
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const out = await bundle();
