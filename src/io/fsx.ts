@@ -35,7 +35,8 @@ export function isWindowsPath(p: string): boolean {
 }
 
 export async function renameWithRetry(from: string, to: string): Promise<void> {
-  await withFsRetry(() => fs.rename(from, to), isWindowsPath(to));
+  // One system call that never waits on the disk: a thread-pool round trip would cost more.
+  await withFsRetry(async () => fsSync.renameSync(from, to), isWindowsPath(to));
 }
 
 export async function removeWithRetry(target: string): Promise<void> {
@@ -156,10 +157,12 @@ export function tempSibling(p: string): string {
  * records whose loss in a power cut costs nothing.
  */
 export async function atomicWriteFile(p: string, data: string | Buffer, opts: { mode?: number; throughLinks?: boolean; durable?: boolean } = {}): Promise<void> {
+  // Synchronous calls: each asynchronous one is a thread-pool round trip, six for one small file,
+  // which was most of the time a run with nothing to do spent writing its last-run record.
   let target = p;
   if (opts.throughLinks) {
     try {
-      target = await fs.realpath(p);
+      target = fsSync.realpathSync.native(p);
     } catch {
       // Absent: create it where asked.
     }
@@ -167,7 +170,7 @@ export async function atomicWriteFile(p: string, data: string | Buffer, opts: { 
   let mode = opts.mode;
   if (mode === undefined) {
     try {
-      const st = await fs.lstat(target);
+      const st = fsSync.lstatSync(target);
       mode = st.isFile() ? st.mode & 0o7777 : 0o644;
     } catch {
       mode = 0o644;
@@ -175,18 +178,22 @@ export async function atomicWriteFile(p: string, data: string | Buffer, opts: { 
   }
   const tmp = tempSibling(target);
   try {
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const fh = await fs.open(tmp, "wx", mode);
+    fsSync.mkdirSync(path.dirname(target), { recursive: true });
+    const fd = fsSync.openSync(tmp, "wx", mode);
     try {
-      await fh.writeFile(data);
-      if (opts.durable !== false) await fh.sync();
+      fsSync.writeFileSync(fd, data);
+      if (opts.durable !== false) fsSync.fsyncSync(fd);
     } finally {
-      await fh.close();
+      fsSync.closeSync(fd);
     }
-    if (!isWindowsPath(tmp)) await fs.chmod(tmp, mode);
+    if (!isWindowsPath(tmp)) fsSync.chmodSync(tmp, mode);
     await renameWithRetry(tmp, target);
   } catch (err) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
+    try {
+      fsSync.rmSync(tmp, { force: true });
+    } catch {
+      // The error that matters is the one above.
+    }
     throw fsError(err, "write", target);
   }
 }
