@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import os from "node:os";
-import { createRequire } from "node:module";
 
 export type PlatformName = "linux" | "darwin" | "win32";
 
@@ -67,13 +66,13 @@ export function realHost(): Host {
       return process.stdin;
     },
     get stdinIsTTY() {
-      return (builtin("node:tty") as typeof import("node:tty")).isatty(0);
+      return builtin<typeof import("node:tty")>("node:tty").isatty(0);
     },
     hostname: os.hostname(),
     // Asked only by the commands that copy or replace tshup itself.
     get selfExecutable() {
       // Node's own answer: process.execPath is then tshup itself, not a Node running a script.
-      return (builtin("node:sea") as typeof import("node:sea")).isSea() ? process.execPath : null;
+      return builtin<typeof import("node:sea")>("node:sea").isSea() ? process.execPath : null;
     },
     now: () => Date.now(),
     random: () => Math.random(),
@@ -101,10 +100,15 @@ export function realHost(): Host {
 }
 
 /**
- * Built-in modules only some runs use, loaded on first use: tty brings readline's internals with
- * it, and sea is asked only by the self commands; a run that never asks saves their loading.
+ * A built-in module loaded on first use, for those only some runs need: tty brings readline's
+ * internals with it, sea is asked only by the self commands, http serves only plain-http mirrors and
+ * proxies. In the single executables each costs up to 3 ms to load, as did node:module for
+ * createRequire, hence getBuiltinModule (Node 20.16 and 22.3 on) and require before it.
  */
-const builtin = createRequire(import.meta.url);
+export function builtin<T>(id: string): T {
+  const proc = process as { getBuiltinModule?: (id: string) => unknown };
+  return (proc.getBuiltinModule ? proc.getBuiltinModule(id) : require(id)) as T;
+}
 
 const openedStreams = new Set<NodeJS.WriteStream>();
 function opened(stream: NodeJS.WriteStream): NodeJS.WriteStream {
