@@ -8,14 +8,18 @@
 // its registry, proxy and CA settings apply); their extracted binaries are cached outside the repo
 // in $TSHUP_NODE_CACHE (default ~/.cache/tshup/node), keyed by tarball integrity.
 //
-// Start-up: the Linux executables carry a V8 code cache for the bundle, which roughly halves the
-// time to compile it. A code cache is only accepted by the platform that made it, so each Linux
-// target gets its own blob, made by its own pinned Node (linux-arm64 under qemu); macOS and
-// Windows cannot run here and get a blob without one. V8 seeds its hash tables at random, which
-// would make every cache different, so blobs are made with a fixed --random-seed (a flag V8 leaves
-// out of the cache's flag check). Every blob sets execArgvExtension "none": a user's NODE_OPTIONS
-// neither reaches tshup (a --require hook or --inspect meant for their own Node) nor changes V8's
-// flags, which would make V8 reject the cache and Node print a warning on every run.
+// Start-up: the Linux executables carry V8 code caches. Node's own, for their entry
+// (scripts/sea-main.cjs), holds what V8 compiles before a script runs; the bundle rides beside it
+// as an asset with a cache taken at the end of a training run with nothing to do
+// (scripts/sea-training.ts), so that such a run compiles almost none of tshup's functions. A code
+// cache is only accepted by the platform that made it, so each Linux target gets its own blob and
+// training, by its own pinned Node (linux-arm64 under qemu); macOS and Windows cannot run here and
+// get a blob with the bundle as its entry and no cache. V8 seeds its hash tables at random, which
+// would make every cache different, so blobs are made, and training runs, with a fixed
+// --random-seed (a flag V8 leaves out of the cache's flag check). Every blob sets
+// execArgvExtension "none": a user's NODE_OPTIONS neither reaches tshup (a --require hook or
+// --inspect meant for their own Node) nor changes V8's flags, which would make V8 reject the cache
+// and Node print a warning on every run.
 //
 // Beside them go SHA256SUMS and the one-line installers install.sh and install.ps1
 // (scripts/bootstrap.mjs), with the manifest's self_update.base_url built in when it has one.
@@ -239,12 +243,14 @@ async function preparedNode(target, cached, work, tools) {
 
 /**
  * Makes a SEA blob in its own directory of `work` from the bundle there. `node` (with `prefix`
- * arguments, for qemu) must be the exact Node version the blob is injected into.
+ * arguments, for qemu) must be the exact Node version the blob is injected into. With `codeCache`
+ * (`arch` names the target's CPU as Teleport does), the entry is scripts/sea-main.cjs and the
+ * bundle an asset beside a code cache from a training run; otherwise the bundle is the entry.
  */
-async function makeBlob(work, name, { node, prefix = [], codeCache }) {
+async function makeBlob(work, name, { node, prefix = [], codeCache, arch }) {
   const dir = path.join(work, `blob-${name}`);
   await fs.mkdir(dir);
-  await fs.copyFile(path.join(work, "tshup.cjs"), path.join(dir, "tshup.cjs"));
+  const bundled = await fs.readFile(path.join(work, "tshup.cjs"));
   // Relative paths: the blob records the main script's name, which must not depend on where
   // the build ran.
   const config = {
@@ -256,10 +262,30 @@ async function makeBlob(work, name, { node, prefix = [], codeCache }) {
     execArgv: [],
     execArgvExtension: "none",
   };
+  if (codeCache) {
+    await fs.writeFile(path.join(dir, "tshup.js"), wrappedBundle(bundled));
+    await fs.copyFile(path.join(root, "scripts", "sea-main.cjs"), path.join(dir, "sea-main.cjs"));
+    const started = Date.now();
+    await run(process.execPath, ["--import", "tsx", path.join(root, "scripts", "sea-training.ts"), arch, path.join(dir, "tshup.js"), path.join(dir, "tshup.cache"), node, ...prefix], { cwd: root });
+    log(`${name}: code cache from a training run, ${statSync(path.join(dir, "tshup.cache")).size} bytes, in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    Object.assign(config, { main: "sea-main.cjs", assets: { "tshup.js": "tshup.js", "tshup.cache": "tshup.cache" } });
+  } else {
+    await fs.writeFile(path.join(dir, "tshup.cjs"), bundled);
+  }
   await fs.writeFile(path.join(dir, "sea-config.json"), `${JSON.stringify(config, null, 2)}\n`);
   const [cmd, args] = prefix.length ? [prefix[0], [...prefix.slice(1), node]] : [node, []];
   await run(cmd, [...args, "--random-seed=1", "--experimental-sea-config", "sea-config.json"], { cwd: dir });
   return path.join(dir, "sea-prep.blob");
+}
+
+/**
+ * The bundle as the function scripts/sea-main.cjs calls, the way Node wraps a CommonJS module. It
+ * is read back as latin1, the cheapest decoding, so it must be ASCII (esbuild escapes the rest).
+ */
+function wrappedBundle(bundled) {
+  const text = bundled.toString("utf8").replace(/^#!.*\n/, "");
+  if (!/^[\x00-\x7f]*$/.test(text)) throw new DistError("the bundle has a non-ASCII byte; sea-main.cjs reads it as latin1");
+  return `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
 }
 
 function postjectCli() {
@@ -398,11 +424,11 @@ async function main(argv) {
     await bundle({ outfile: path.join(work, "tshup.cjs"), embeddedManifest });
     const blobs = {};
     if (targets.includes("linux-x64")) {
-      blobs["linux-x64"] = await makeBlob(work, "linux-x64", { node: cached["linux-x64"], codeCache: true });
+      blobs["linux-x64"] = await makeBlob(work, "linux-x64", { node: cached["linux-x64"], codeCache: true, arch: "amd64" });
     }
     if (targets.includes("linux-arm64")) {
       const prefix = [tools.qemu, "-L", QEMU_ARM64_SYSROOT];
-      blobs["linux-arm64"] = await makeBlob(work, "linux-arm64", { node: cached["linux-arm64"], prefix, codeCache: true });
+      blobs["linux-arm64"] = await makeBlob(work, "linux-arm64", { node: cached["linux-arm64"], prefix, codeCache: true, arch: "arm64" });
     }
     if (targets.some((t) => !blobs[t])) {
       const portable = await makeBlob(work, "portable", { node: cached[BLOB_MAKER], codeCache: false });

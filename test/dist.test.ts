@@ -7,6 +7,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,6 +101,22 @@ test("tshup-linux-x64 --version names the package version and commit", async () 
   assertVersionLine(r.stdout, "tshup-linux-x64");
 });
 
+test("tshup-linux-x64 runs with the code cache its training run made, and a cache V8 refuses costs only time", async () => {
+  const env = { ...process.env, TSHUP_DEBUG_CODE_CACHE: "1" };
+  const r = await run(path.join(BIN, "tshup-linux-x64"), ["--version"], { env, timeoutMs: 60_000 });
+  assert.equal(r.code, 0, `tshup-linux-x64 --version exited ${r.code}: ${r.stderr}`);
+  assert.equal(r.stderr, "code cache accepted\n", "V8 rejected the embedded code cache: was it made by another Node or with other flags?");
+  assertVersionLine(r.stdout, "tshup-linux-x64");
+
+  // The same entry with a cache from elsewhere (here: bytes that are none) compiles the bundle instead.
+  const { compileBundle } = createRequire(import.meta.url)(path.join(ROOT, "scripts", "sea-main.cjs")) as {
+    compileBundle: (source: string, cache?: Buffer) => { cachedDataRejected?: boolean; runInThisContext(): () => number };
+  };
+  const script = compileBundle("(function () { return 42; })", Buffer.from("not a V8 code cache"));
+  assert.equal(script.cachedDataRejected, true);
+  assert.equal(script.runInThisContext()(), 42);
+});
+
 test("tshup-linux-x64 ignores NODE_OPTIONS meant for the user's own Node", async () => {
   // A V8 flag would make V8 reject the embedded code cache (and Node warn); a --require hook
   // would run foreign code, here a missing file that would stop the start.
@@ -117,9 +134,10 @@ test("tshup-linux-arm64 --version runs under qemu", async () => {
       `${ARM64_SYSROOT} has no arm64 C library; install it with: apt-get install -y libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross`,
     );
   }
-  const r = await run(qemu, ["-L", ARM64_SYSROOT, path.join(BIN, "tshup-linux-arm64"), "--version"], { timeoutMs: 180_000 });
+  const env = { ...process.env, TSHUP_DEBUG_CODE_CACHE: "1" };
+  const r = await run(qemu, ["-L", ARM64_SYSROOT, path.join(BIN, "tshup-linux-arm64"), "--version"], { env, timeoutMs: 180_000 });
   assert.equal(r.code, 0, `tshup-linux-arm64 --version under qemu exited ${r.code}: ${r.stderr}`);
-  assert.equal(r.stderr, "", "tshup-linux-arm64 printed warnings (was its code cache made by another platform?)");
+  assert.equal(r.stderr, "code cache accepted\n", "tshup-linux-arm64's code cache was rejected or it printed warnings (was the cache made by another platform?)");
   assertVersionLine(r.stdout, "tshup-linux-arm64");
 });
 
