@@ -34,22 +34,27 @@ export async function benchProxies(rounds = 15): Promise<BenchRow[]> {
     for (let i = 0; i < PROXIES; i++) proxies.push(await standin.addProxy({ cluster: `c${i}`, serverVersion: VERSION }));
     await standin.addArtifact(linux(VERSION));
     const node = pinnedNode() ?? process.execPath;
-    const env = { HOME: home, PATH: "/usr/bin:/bin", TELEPORT_CDN_BASE_URL: standin.cdnUrl };
-    const timed = (args: string[], what: string) =>
+    // One home per number of proxies: the install remembers its proxies, so runs that alternated
+    // between one and twenty in one home would each have that to write.
+    const envFor = (n: number) => ({ HOME: path.join(home, String(n)), PATH: "/usr/bin:/bin", TELEPORT_CDN_BASE_URL: standin.cdnUrl });
+    const timed = (args: string[], what: string, n: number) =>
       new Promise<number>((resolve, reject) => {
         const started = process.hrtime.bigint();
-        execFile(node, args, { env }, (err, _stdout, stderr) => {
+        execFile(node, args, { env: envFor(n) }, (err, _stdout, stderr) => {
           if (err) reject(new Error(`${what} failed: ${stderr.trim()}`));
           else resolve(Number(process.hrtime.bigint() - started) / 1e6);
         });
       });
     const addrs = (n: number) => proxies.slice(0, n).map((p) => p.addr);
     const tshup = (command: readonly string[], n: number) =>
-      timed([CLI, ...command, "--ca-file", standin.caFile, ...addrs(n).flatMap((a) => ["--proxy", a])], `tshup ${command.join(" ")} with ${n} proxies`);
-    const bare = (n: number) => timed(["-e", BARE_GETS, standin.caFile, ...addrs(n)], `${n} bare GETs`);
+      timed([CLI, ...command, "--ca-file", standin.caFile, ...addrs(n).flatMap((a) => ["--proxy", a])], `tshup ${command.join(" ")} with ${n} proxies`, n);
+    const bare = (n: number) => timed(["-e", BARE_GETS, standin.caFile, ...addrs(n)], `${n} bare GETs`, n);
     const install = ["install", "--yes", "--quiet", "--no-modify-path", "--no-config"];
-    // Installs once, so that every timed install below has nothing to do.
-    await tshup(install, PROXIES);
+    // Installs once in each home, so that every timed install below has nothing to do.
+    for (const n of [1, PROXIES]) {
+      fs.mkdirSync(path.join(home, String(n)));
+      await tshup(install, n);
+    }
     const commands = [
       ["status", ["status", "--json"]],
       ["no-op install", install],
