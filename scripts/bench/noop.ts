@@ -10,7 +10,7 @@ import { median, pinnedNode, ROOT, timeMs, type BenchRow } from "./common.js";
 const NAME = "no-op run of tshup-linux-x64 over one HTTPS GET by its node";
 const VERSION = "17.5.1";
 
-export async function benchNoop(rounds = 21): Promise<BenchRow[]> {
+export async function benchNoop(rounds = 41): Promise<BenchRow[]> {
   const binary = path.join(ROOT, "dist", "bin", "tshup-linux-x64");
   const pinned = pinnedNode();
   if (!pinned || process.platform !== "linux" || process.arch !== "x64" || !fs.existsSync(binary)) {

@@ -1,5 +1,4 @@
 import path from "node:path";
-import fsp from "node:fs/promises";
 import type { Context } from "../context.js";
 import { artifactCandidates, versionId, type Tool } from "../core/artifact.js";
 import { chooseVersion, type Choice } from "../core/choose.js";
@@ -7,6 +6,7 @@ import type { Edition } from "../core/ping.js";
 import { hostOf } from "../core/proxyaddr.js";
 import { TshupError, usageError } from "../core/errors.js";
 import { rootKind } from "../io/root.js";
+import { dirHasEntries } from "../io/fsx.js";
 import { listInstalled, readState, type State, type VersionRecord } from "../io/store.js";
 import type { PlanFacts } from "../core/plan.js";
 import { settingsAfter, settingsChanges } from "./settings.js";
@@ -119,13 +119,8 @@ interface RootFacts {
  */
 async function readRootFacts(ctx: Context): Promise<RootFacts> {
   const { layout } = ctx;
-  const [state, kind, have, scratch] = await Promise.all([
-    readState(layout),
-    rootKind(layout),
-    installedAndActive(ctx),
-    Promise.all([layout.stagingDir, layout.trashDir].map((d) => fsp.readdir(d).then((n) => n.length > 0, () => false))),
-  ]);
-  return { state, kind, have, leftovers: scratch.some(Boolean) };
+  const [state, kind, have] = await Promise.all([readState(layout), rootKind(layout), installedAndActive(ctx)]);
+  return { state, kind, have, leftovers: dirHasEntries(layout.stagingDir) || dirHasEntries(layout.trashDir) };
 }
 
 /** What is on this machine, read once per plan: versions, the active one, aliases, PATH and config. */

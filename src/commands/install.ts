@@ -1,6 +1,5 @@
 import path from "node:path";
 import fs from "node:fs";
-import fsp from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { reportPaths, type Context } from "../context.js";
 import { canPrompt, whyNotAsked } from "../host.js";
@@ -11,6 +10,7 @@ import { makePlan, planChanges, type Plan } from "../core/plan.js";
 import { acquireRunLock } from "../io/lock.js";
 import { cleanWorkAreas, pruneVersions, rememberCreated, writeState, type VersionRecord } from "../io/store.js";
 import { claimRoot } from "../io/root.js";
+import { statOrNull } from "../io/fsx.js";
 import { pathFor } from "../core/layout.js";
 import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
 import { gatherLocalFacts, tshPathFor, type Group, type LocalFacts } from "./facts.js";
@@ -230,7 +230,7 @@ async function preflight(ctx: Context, plan: Plan | null): Promise<void> {
 async function requireWritable(target: string, kind: "file" | "directory"): Promise<void> {
   let p = target;
   for (;;) {
-    const st = await fsp.stat(p).catch(() => null);
+    const st = statOrNull(p);
     if (st) {
       const dir = st.isDirectory() ? p : path.dirname(p);
       const hint = `move ${p} aside, or pass --no-config / --no-modify-path to leave that part alone`;
@@ -239,8 +239,8 @@ async function requireWritable(target: string, kind: "file" | "directory"): Prom
         throw systemError(`${p} is a ${st.isDirectory() ? "directory" : "file"}, not a ${kind}; tshup needs to write there`, hint);
       }
       try {
-        await fsp.access(dir, fs.constants.W_OK);
-        if (p === target && !st.isDirectory()) await fsp.access(p, fs.constants.W_OK);
+        fs.accessSync(dir, fs.constants.W_OK);
+        if (p === target && !st.isDirectory()) fs.accessSync(p, fs.constants.W_OK);
       } catch (err) {
         throw fsError(err, "write to", p === target && !st.isDirectory() ? p : dir);
       }

@@ -58,6 +58,36 @@ export async function existsOrThrow(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * What a path is, not following a link (`lstatOrNull`) or following it (`statOrNull`); null when it
+ * cannot be looked at. Synchronous, as the small reads of a run with nothing to do are: each
+ * asynchronous call is a thread-pool round trip, which costs more than the call.
+ */
+export function lstatOrNull(p: string): fsSync.Stats | null {
+  try {
+    return fsSync.lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+export function statOrNull(p: string): fsSync.Stats | null {
+  try {
+    return fsSync.statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** A directory with something in it; a missing or unreadable one has nothing. */
+export function dirHasEntries(dir: string): boolean {
+  try {
+    return fsSync.readdirSync(dir).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a path exists; anything that keeps it from being looked at counts as not there. */
 export async function exists(p: string): Promise<boolean> {
   try {

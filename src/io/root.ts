@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Host } from "../host.js";
 import { ROOT_MARKER, OWNED_ROOT_FILES, OWNED_WORK_DIRS, isOwnedBinEntry, unsafeRootReason, type Layout } from "../core/layout.js";
 import { fsError, systemError, usageError } from "../core/errors.js";
-import { atomicWriteFile, isTempSiblingName, readRegularFile } from "./fsx.js";
+import { atomicWriteFile, isTempSiblingName, lstatOrNull, readRegularFile } from "./fsx.js";
 import { COMPLETE_MARKER, readVersionRecord } from "./store.js";
 import { readLockOwner } from "./lock.js";
 
@@ -120,7 +120,7 @@ export async function claimRoot(layout: Layout, host: Host, opts: { write: boole
   const reason = await rootSafetyProblem(layout, host);
   if (reason) throw usageError(`${layout.root} ${reason}, so it cannot be tshup's root`, `give tshup a directory of its own, ${suggestion}`);
   const markerPath = path.join(layout.root, ROOT_MARKER);
-  const markerStat = await fsp.lstat(markerPath).catch(() => null);
+  const markerStat = lstatOrNull(markerPath);
   // A link or other file there is replaced by the write; a directory would make it fail half-way.
   if (markerStat?.isDirectory()) {
     throw systemError(`${markerPath} is a directory, where tshup keeps its marker file`, `move ${markerPath} aside and run tshup again`);

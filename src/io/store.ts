@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Layout } from "../core/layout.js";
@@ -5,7 +6,7 @@ import type { Tool } from "../core/artifact.js";
 import type { Edition } from "../core/ping.js";
 import { isStrictVersion } from "../core/version.js";
 import { compareNewestFirst } from "../core/plan.js";
-import { atomicWriteFile, ensureWorkDir, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
+import { atomicWriteFile, ensureWorkDir, lstatOrNull, mkdirp, readRegularFile, readTextIfExists, removeWithRetry, renameWithRetry, requireRealDir, exists } from "./fsx.js";
 import { uniqueTag, type Host } from "../host.js";
 import { fsError } from "../core/errors.js";
 import { unsafeReason } from "../core/members.js";
@@ -153,8 +154,7 @@ export async function writeState(layout: Layout, state: State): Promise<void> {
 
 /** A complete version's record, or null for anything else (a stray file, a link, a half-staged copy). */
 export async function readVersionRecord(versionDir: string): Promise<VersionRecord | null> {
-  const st = await fsp.lstat(versionDir).catch(() => null);
-  if (!st?.isDirectory()) return null;
+  if (!lstatOrNull(versionDir)?.isDirectory()) return null;
   try {
     const text = (await readRegularFile(path.join(versionDir, COMPLETE_MARKER), 64 * 1024))?.toString("utf8");
     if (text === undefined) return null;
@@ -173,7 +173,7 @@ export async function readVersionRecord(versionDir: string): Promise<VersionReco
 export async function listInstalled(layout: Layout): Promise<VersionRecord[]> {
   let names: string[];
   try {
-    names = await fsp.readdir(layout.versionsDir);
+    names = fs.readdirSync(layout.versionsDir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // Not there, or a file where the directory should be: nothing is installed.

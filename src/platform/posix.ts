@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Host } from "../host.js";
@@ -68,7 +69,7 @@ export function posixStrategy(host: Host): PlatformStrategy {
 
     async readActiveId(layout: Layout) {
       try {
-        const target = await fsp.readlink(path.join(layout.binDir, "tsh"));
+        const target = fs.readlinkSync(path.join(layout.binDir, "tsh"));
         const m = /(?:^|\/)versions\/([^/]+)\//.exec(target);
         return m ? m[1]! : null;
       } catch {
