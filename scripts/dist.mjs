@@ -244,10 +244,11 @@ async function preparedNode(target, cached, work, tools) {
 /**
  * Makes a SEA blob in its own directory of `work` from the bundle there. `node` (with `prefix`
  * arguments, for qemu) must be the exact Node version the blob is injected into. With `codeCache`
- * (`arch` names the target's CPU as Teleport does), the entry is scripts/sea-main.cjs and the
- * bundle an asset beside a code cache from a training run; otherwise the bundle is the entry.
+ * (`arch` names the target's CPU as Teleport does; `site`, that the bundle has a manifest built
+ * in), the entry is scripts/sea-main.cjs and the bundle an asset beside a code cache from a
+ * training run; otherwise the bundle is the entry.
  */
-async function makeBlob(work, name, { node, prefix = [], codeCache, arch }) {
+async function makeBlob(work, name, { node, prefix = [], codeCache, arch, site }) {
   const dir = path.join(work, `blob-${name}`);
   await fs.mkdir(dir);
   const bundled = await fs.readFile(path.join(work, "tshup.cjs"));
@@ -266,7 +267,7 @@ async function makeBlob(work, name, { node, prefix = [], codeCache, arch }) {
     await fs.writeFile(path.join(dir, "tshup.js"), wrappedBundle(bundled));
     await fs.copyFile(path.join(root, "scripts", "sea-main.cjs"), path.join(dir, "sea-main.cjs"));
     const started = Date.now();
-    await run(process.execPath, ["--import", "tsx", path.join(root, "scripts", "sea-training.ts"), arch, path.join(dir, "tshup.js"), path.join(dir, "tshup.cache"), node, ...prefix], { cwd: root });
+    await run(process.execPath, ["--import", "tsx", path.join(root, "scripts", "sea-training.ts"), arch, site ? "site" : "plain", path.join(dir, "tshup.js"), path.join(dir, "tshup.cache"), node, ...prefix], { cwd: root });
     log(`${name}: code cache from a training run, ${statSync(path.join(dir, "tshup.cache")).size} bytes, in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     Object.assign(config, { main: "sea-main.cjs", assets: { "tshup.js": "tshup.js", "tshup.cache": "tshup.cache" } });
   } else {
@@ -424,11 +425,11 @@ async function main(argv) {
     await bundle({ outfile: path.join(work, "tshup.cjs"), embeddedManifest });
     const blobs = {};
     if (targets.includes("linux-x64")) {
-      blobs["linux-x64"] = await makeBlob(work, "linux-x64", { node: cached["linux-x64"], codeCache: true, arch: "amd64" });
+      blobs["linux-x64"] = await makeBlob(work, "linux-x64", { node: cached["linux-x64"], codeCache: true, arch: "amd64", site: embeddedManifest !== null });
     }
     if (targets.includes("linux-arm64")) {
       const prefix = [tools.qemu, "-L", QEMU_ARM64_SYSROOT];
-      blobs["linux-arm64"] = await makeBlob(work, "linux-arm64", { node: cached["linux-arm64"], prefix, codeCache: true, arch: "arm64" });
+      blobs["linux-arm64"] = await makeBlob(work, "linux-arm64", { node: cached["linux-arm64"], prefix, codeCache: true, arch: "arm64", site: embeddedManifest !== null });
     }
     if (targets.some((t) => !blobs[t])) {
       const portable = await makeBlob(work, "portable", { node: cached[BLOB_MAKER], codeCache: false });
