@@ -7,6 +7,7 @@
  * later goes in as another row.
  */
 import { after, before, describe, test } from "node:test";
+import tls from "node:tls";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -492,6 +493,21 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       const started = Date.now();
       const r = await attempt(w, ["--proxy", proxy.addr, "--ca-file", "/dev/zero"]);
       await expectRefused(w, r, 2, /--ca-file \/dev\/zero: .*device/, started, before);
+    });
+
+    test("--ca-file beside an unreadable NODE_EXTRA_CA_CERTS: exit 2 naming it where tshup reads that file itself", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      const before = await fingerprint(w);
+      const started = Date.now();
+      const r = await attempt(w, ["--proxy", proxy.addr, "--ca-file", standin.caFile], { NODE_EXTRA_CA_CERTS: "/dev/zero" });
+      if (typeof (tls as { getCACertificates?: unknown }).getCACertificates === "function") {
+        // Node 22 reads NODE_EXTRA_CA_CERTS itself, warns and goes on; --ca-file still trusts the proxy.
+        assert.equal(r.code, 0, r.stderr);
+      } else {
+        // Node 20's store copies leave NODE_EXTRA_CA_CERTS out, so tshup reads it, before any request.
+        await expectRefused(w, r, 2, /NODE_EXTRA_CA_CERTS \/dev\/zero: .*device/, started, before);
+      }
     });
 
     test("a directory in place of the lock: exit 7 naming it, the directory kept", async (t) => {

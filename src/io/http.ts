@@ -59,6 +59,11 @@ export class Http {
   /** Certificates trusted beyond Node's default store (bundled roots and NODE_EXTRA_CA_CERTS). */
   private added: string[];
   /**
+   * NODE_EXTRA_CA_CERTS as read by tshup, on a Node whose store copies leave it out (see
+   * contextTrusting); read with --ca-file, so that a bad file is exit 2 before any request.
+   */
+  private readonly nodeExtra: string[];
+  /**
    * One TLS context for every request: passing `ca` builds a new one, with its whole root store,
    * per connection (8 ms a run with --ca-file, and again for each of several proxies).
    */
@@ -70,13 +75,15 @@ export class Http {
 
   constructor(private readonly settings: HttpSettings) {
     this.added = addedCAs(settings, false);
+    const extra = envGet(settings.host, "NODE_EXTRA_CA_CERTS");
+    this.nodeExtra = this.added.length > 0 && !tlsCertificates() && extra ? readPem(extra, "NODE_EXTRA_CA_CERTS") : [];
     const { host, retries, onRetry } = settings;
     this.policy = { retries, random: () => host.random(), now: () => host.now(), sleep: (ms) => sleep(ms), onRetry: onRetry ?? (() => {}) };
   }
 
   private context(): tls.SecureContext | undefined {
     if (this.added.length === 0) return undefined;
-    this.secureContext ??= contextTrusting(this.added, this.settings);
+    this.secureContext ??= contextTrusting(this.added, this.nodeExtra);
     return this.secureContext;
   }
 
@@ -242,19 +249,21 @@ function addedCAs(settings: HttpSettings, withSystem: boolean): string[] {
  * A context that trusts Node's default store and `added`. Node 22 copies its parsed default store
  * (bundled roots and NODE_EXTRA_CA_CERTS) into a context that gains a CA; passing `ca` instead
  * replaces the store, so the whole list would be turned to PEM and parsed again: about 30 ms a run
- * with --ca-file. Node 20's copy leaves out NODE_EXTRA_CA_CERTS, so there the list is passed whole.
+ * with --ca-file. Node 20's copy leaves out NODE_EXTRA_CA_CERTS, so there the list is passed whole,
+ * with that file as tshup read it (`nodeExtra`).
  */
-function contextTrusting(added: string[], settings: HttpSettings): tls.SecureContext {
-  if (tlsCertificates()) {
+function contextTrusting(added: string[], nodeExtra: string[]): tls.SecureContext {
+  const read = tlsCertificates();
+  if (read) {
     const context = tls.createSecureContext();
     const native = context.context as { addCACert?: (pem: string) => void };
     if (typeof native.addCACert === "function") {
       for (const pem of added) native.addCACert(pem);
       return context;
     }
+    return tls.createSecureContext({ ca: [...new Set([...read("default"), ...added])] });
   }
-  const extra = envGet(settings.host, "NODE_EXTRA_CA_CERTS");
-  return tls.createSecureContext({ ca: [...tls.rootCertificates, ...(extra ? readPem(extra, "NODE_EXTRA_CA_CERTS") : []), ...added] });
+  return tls.createSecureContext({ ca: [...tls.rootCertificates, ...nodeExtra, ...added] });
 }
 
 const UNTRUSTED_ISSUER = new Set([
