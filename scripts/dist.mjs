@@ -286,6 +286,9 @@ async function makeBlob(work, name, { node, prefix = [], codeCache, arch, site }
 function wrappedBundle(bundled) {
   const text = bundled.toString("utf8").replace(/^#!.*\n/, "");
   if (!/^[\x00-\x7f]*$/.test(text)) throw new DistError("the bundle has a non-ASCII byte; sea-main.cjs reads it as latin1");
+  if (/\bimport\(/.test(text)) {
+    throw new DistError("the bundle has an import() esbuild left alone (of a built-in?); load built-ins with builtin() from src/host.ts, which sea-main.cjs can run");
+  }
   return `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
 }
 

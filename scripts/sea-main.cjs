@@ -5,13 +5,13 @@
 // from the same V8 version, flags and source, and otherwise ignores.
 const vm = require("node:vm");
 
-/** The bundle (wrapped as a CommonJS function by dist.mjs) as one script, with a cache when given. */
+/**
+ * The bundle (wrapped as a CommonJS function by dist.mjs) as one script, with a cache when given.
+ * It has no import() (dist.mjs checks): a script compiled here could only take one through Node's
+ * experimental loader, which warns on every run that uses it.
+ */
 function compileBundle(source, cachedData) {
-  return new vm.Script(source, {
-    filename: "tshup.cjs",
-    ...(cachedData ? { cachedData } : {}),
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  return new vm.Script(source, { filename: "tshup.cjs", ...(cachedData ? { cachedData } : {}) });
 }
 
 const sea = require("node:sea");

@@ -553,6 +553,7 @@ for (const variant of cliVariants()) {
         const r = await h.run([]);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.json.version, "17.5.1");
+        assert.doesNotMatch(r.stderr, /\(node:\d+\)|Warning:/, "Node printed a warning of its own while decompressing");
         const seen = standin.requests.filter((q) => q.server === "cdn" || q.path === "/webapi/find").map((q) => [q.url, q.status, q.fault ?? null]);
         assert.deepEqual(seen, [
           ["/webapi/find", 200, "gzip"],

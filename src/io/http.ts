@@ -304,7 +304,7 @@ function redirectTarget(original: string, from: URL, location: string, hops: num
 async function decoded(res: StreamResponse): Promise<Readable> {
   const encoding = header(res.headers, "content-encoding")?.trim().toLowerCase();
   if (!encoding || encoding === "identity") return res.stream;
-  const zlib = await import("node:zlib");
+  const zlib = builtin<typeof import("node:zlib")>("node:zlib");
   const decoder = encoding === "gzip" || encoding === "x-gzip" ? zlib.createGunzip() : encoding === "deflate" ? zlib.createInflate() : encoding === "br" ? zlib.createBrotliDecompress() : null;
   if (!decoder) {
     res.stream.destroy();
