@@ -752,7 +752,6 @@ test("a root another run is writing into at this moment is judged by what is the
   const { rootKind } = await import("../src/io/root.js");
   const { layoutFor } = await import("../src/core/layout.js");
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tshup-root-race-"));
-  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
   // Another process does what install and uninstall do, in their order, as fast as it can: the
   // marker written as a temp sibling renamed into place, then the lock taken and released, then the
   // marker removed.
@@ -773,7 +772,15 @@ test("a root another run is writing into at this moment is judged by what is the
     ],
     { stdio: "ignore" },
   );
-  t.after(() => writer.kill("SIGKILL"));
+  // The writer must be gone before its directory goes, or it refills it under rmSync (ENOTEMPTY).
+  t.after(async () => {
+    if (writer.exitCode === null && writer.signalCode === null) {
+      const exited = new Promise((resolve) => writer.once("exit", resolve));
+      writer.kill("SIGKILL");
+      await exited;
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  });
   const layout = layoutFor(root, path);
   const seen = new Set<string>();
   const until = Date.now() + 3000;
