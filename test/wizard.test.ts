@@ -201,6 +201,17 @@ describe("the first-run wizard in a real terminal", () => {
     assert.deepEqual(await snapshot(h.home), before);
   });
 
+  test("Ctrl-D at a question is Cancelled too, not a bug report", async (t) => {
+    const { h, term, before } = await session(t);
+    await term.waitFor(/Teleport proxy/);
+    await term.keys("C-d");
+    const s = await term.waitFor(/EXIT=\d+/);
+    assert.match(s, /EXIT=130/);
+    assert.match(s, /Cancelled; nothing was changed/);
+    assert.doesNotMatch(s, /internal error/);
+    assert.deepEqual(await snapshot(h.home), before);
+  });
+
   test("tshup | tee log at a terminal: no question, and the hint says why it did not ask", async (t) => {
     const h = await makeHome();
     t.after(h.cleanup);

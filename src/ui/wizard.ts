@@ -24,17 +24,24 @@ const prompts = {
   select: async () => (await import("@inquirer/select")).default,
 };
 
-function context(host: Host) {
-  if (!host.stdin) throw new Error("prompting needs a terminal on stdin");
-  return { input: host.stdin, output: host.stdout, clearPromptOnDone: false };
-}
+type PromptContext = { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; clearPromptOnDone: false; signal: AbortSignal };
 
-async function guard<T>(ask: () => Promise<T>): Promise<T> {
+/**
+ * Asks one question; Ctrl-C, or Ctrl-D (which ends the input: the prompt's promise would never
+ * settle, and the run would stop with nothing left to do), is Cancelled.
+ */
+async function guard<T>(host: Host, ask: (context: PromptContext) => Promise<T>): Promise<T> {
+  if (!host.stdin) throw new Error("prompting needs a terminal on stdin");
+  const inputGone = new AbortController();
+  const onDrained = () => inputGone.abort();
+  process.once("beforeExit", onDrained);
   try {
-    return await ask();
+    return await ask({ input: host.stdin, output: host.stdout, clearPromptOnDone: false, signal: inputGone.signal });
   } catch (err) {
     if ((err as Error)?.name === "ExitPromptError" || (err as Error)?.name === "AbortPromptError") throw new Cancelled(true);
     throw err;
+  } finally {
+    process.removeListener("beforeExit", onDrained);
   }
 }
 
@@ -44,7 +51,7 @@ async function guard<T>(ask: () => Promise<T>): Promise<T> {
  */
 export async function askProxy(host: Host, previous?: string): Promise<string> {
   const input = await prompts.input();
-  const answer = await guard(() =>
+  const answer = await guard(host, (context) =>
     input(
       {
         message: "Teleport proxy (the address you open in a browser, e.g. teleport.example.com)",
@@ -59,7 +66,7 @@ export async function askProxy(host: Host, previous?: string): Promise<string> {
           }
         },
       },
-      context(host),
+      context,
     ),
   );
   const { address, dropped } = proxyFromBrowser(answer);
@@ -79,21 +86,21 @@ export function tellProblem(host: Host, err: TshupError, next: string): void {
 
 export async function askName(host: Host, message: string, current?: string): Promise<string> {
   const input = await prompts.input();
-  return guard(() =>
-    input({ message, default: current, validate: (v) => NAME.test(v.trim()) || "letters, digits and . _ @ + - only" }, context(host)),
+  return guard(host, (context) =>
+    input({ message, default: current, validate: (v) => NAME.test(v.trim()) || "letters, digits and . _ @ + - only" }, context),
   ).then((v) => v.trim());
 }
 
 export async function askYesNo(host: Host, message: string, current: boolean): Promise<boolean> {
   const confirm = await prompts.confirm();
-  return guard(() => confirm({ message, default: current }, context(host)));
+  return guard(host, (context) => confirm({ message, default: current }, context));
 }
 
 /** Shows the plan and asks what to do with it: the same options object feeds both answers. */
 export async function askPlan(host: Host, planLines: string[]): Promise<PlanChoice> {
   host.stdout.write(`\n${planLines.join("\n")}\n\n`);
   const select = await prompts.select();
-  return guard(() =>
+  return guard(host, (context) =>
     select<PlanChoice>(
       {
         message: "Go ahead?",
@@ -103,7 +110,7 @@ export async function askPlan(host: Host, planLines: string[]): Promise<PlanChoi
           { name: "Cancel", value: "cancel" },
         ],
       },
-      context(host),
+      context,
     ),
   );
 }
