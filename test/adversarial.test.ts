@@ -6,7 +6,7 @@
  * bound; the CLI runs with a 256 MB heap, so a case that blows up memory fails too. Anything found
  * later goes in as another row.
  */
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, test, type TestContext } from "node:test";
 import tls from "node:tls";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -122,6 +122,21 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
     }
   }
 
+  /** A home on a 3 MB tmpfs, tshup's root in it, and the environment for the stand-in. */
+  async function smallDisk(t: TestContext, prefix: string) {
+    if (process.getuid?.() !== 0) throw new Error("this test mounts a 3 MB tmpfs and needs root (CI runs as root)");
+    const h = await makeHome(prefix);
+    const small = path.join(h.home, "small");
+    await fsp.mkdir(small);
+    const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", small], { encoding: "utf8" });
+    if (m.status !== 0) throw new Error(`mount -t tmpfs failed (${m.stderr.trim()}); the full-disk test needs it`);
+    t.after(async () => {
+      spawnSync("umount", ["-l", small]);
+      await h.cleanup();
+    });
+    return { small, root: path.join(small, "tshup"), env: { ...h.env, ...standin.env } };
+  }
+
   async function attempt(w: World, args: string[], extraEnv: Record<string, string> = {}) {
     return runCli(CLI, ["--json", ...args], { env: { ...w.env, ...extraEnv }, timeoutMs: 60_000 });
   }
@@ -225,18 +240,7 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
     });
 
     test("a full disk during the download: exit 7 naming the path, partial and staging dropped", async (t) => {
-      if (process.getuid?.() !== 0) throw new Error("this test mounts a 3 MB tmpfs and needs root (CI runs as root)");
-      const h = await makeHome("tshup-adv-full-");
-      const small = path.join(h.home, "small");
-      await fsp.mkdir(small);
-      const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", small], { encoding: "utf8" });
-      if (m.status !== 0) throw new Error(`mount -t tmpfs failed (${m.stderr.trim()}); the full-disk test needs it`);
-      t.after(async () => {
-        spawnSync("umount", ["-l", small]);
-        await h.cleanup();
-      });
-      const root = path.join(small, "tshup");
-      const env = { ...h.env, ...standin.env };
+      const { root, env } = await smallDisk(t, "tshup-adv-full-");
       const first = await runCli(CLI, ["--proxy", proxy.addr, "--prefix", root, "--no-config", "--no-modify-path", "--json"], { env });
       assert.equal(first.code, 0, first.stderr);
       proxy.update({ serverVersion: "17.5.2" });
@@ -258,6 +262,42 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       assert.ok(!fs.existsSync(path.join(root, ".lock")));
       assert.deepEqual(fs.readdirSync(path.join(root, "downloads")), [], "the partial download is dropped");
       assert.ok(!fs.existsSync(path.join(root, ".staging")) || fs.readdirSync(path.join(root, ".staging")).length === 0);
+    });
+
+    test("use on a full disk: exit 7, and the active tsh and the pin as they were", async (t) => {
+      const { small, root, env } = await smallDisk(t, "tshup-adv-full-use-");
+      const flags = ["--proxy", proxy.addr, "--prefix", root, "--no-config", "--no-modify-path", "--json"];
+      assert.equal((await runCli(CLI, flags, { env })).code, 0);
+      await standin.addArtifact(linux("17.5.2"));
+      t.after(() => standin.removeArtifact(artifact("17.5.2")));
+      proxy.update({ serverVersion: "17.5.2" });
+      t.after(() => proxy.update({ serverVersion: OLD }));
+      assert.equal((await runCli(CLI, flags, { env })).code, 0);
+      const before = await snapshot(root);
+      // One page left, which the lock takes: then there is room for the switch of bin/tsh (a short
+      // link) but not for a new state.json.
+      const filler = path.join(small, "filler");
+      const fd = fs.openSync(filler, "w");
+      let size = 0;
+      try {
+        const block = Buffer.alloc(4096);
+        for (;;) size += fs.writeSync(fd, block);
+      } catch (err) {
+        assert.equal((err as NodeJS.ErrnoException).code, "ENOSPC");
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.truncateSync(filler, size - 4096);
+      const r = await runCli(CLI, ["use", OLD, "--prefix", root, "--json"], { env });
+      assert.equal(r.code, 7, r.stderr);
+      assert.match(r.json.error.message, /no space left/i);
+      assert.match(execFileSync(path.join(root, "bin", "tsh"), ["version"], { encoding: "utf8" }), /v17\.5\.2 /, "the active tsh is the one before the failed use");
+      assert.deepEqual(await snapshot(root), before, "state.json, the links and the versions are as they were");
+      // And with no page at all, even the lock cannot be written: it must not stay behind, empty.
+      fs.appendFileSync(filler, Buffer.alloc(4096));
+      const full = await runCli(CLI, ["use", OLD, "--prefix", root, "--json"], { env });
+      assert.equal(full.code, 7, full.stderr);
+      assert.deepEqual(await snapshot(root), before, "no empty .lock is left in the way of later runs");
     });
   });
 

@@ -29,26 +29,32 @@ export async function runUse(ctx: Context): Promise<number> {
         installed.length ? `installed: ${installed.map((r) => r.id).join(", ")}; install others with tshup --version ${wanted}` : `install it with tshup --version ${wanted}`,
       );
     }
-    wouldChange = record.id !== active?.id;
-    if (!wouldChange) {
-      addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
-    } else if (opts.dryRun) {
-      addStep(report, "plan", "skipped", `make tsh ${record.version} the active tsh${active ? ` (now ${active.version})` : ""}`);
-    } else {
-      await platform.activate(layout, record);
-      addStep(report, "activate", "done", `tsh ${record.version} is now the active tsh`);
-      report.version = record.version;
-    }
-    // Pinned, so the next routine run (a timer) keeps this version until --version asks for another.
+    const activates = record.id !== active?.id;
     const state = await readState(layout);
-    if (state.settings.pin !== record.version) {
-      wouldChange = true;
-      if (opts.dryRun) addStep(report, "plan", "skipped", `keep tsh ${record.version} on later runs (a pin; tshup --version V lifts it)`);
-      else {
-        state.settings = { ...state.settings, pin: record.version };
-        await writeState(layout, state);
-        addStep(report, "pin", "done", `tsh ${record.version} stays active on later runs; tshup --version V lifts the pin`);
+    // Pinned, so the next routine run (a timer) keeps this version until --version asks for another.
+    const pins = state.settings.pin !== record.version;
+    wouldChange = activates || pins;
+    if (opts.dryRun) {
+      if (activates) addStep(report, "plan", "skipped", `make tsh ${record.version} the active tsh${active ? ` (now ${active.version})` : ""}`);
+      else addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
+      if (pins) addStep(report, "plan", "skipped", `keep tsh ${record.version} on later runs (a pin; tshup --version V lifts it)`);
+    } else {
+      // The pin is written before the switch: on a full disk its write fails with nothing changed,
+      // where a switch made first would stand behind a run reported as failed.
+      if (pins) await writeState(layout, { ...state, settings: { ...state.settings, pin: record.version } });
+      if (activates) {
+        try {
+          await platform.activate(layout, record);
+        } catch (err) {
+          if (pins) await writeState(layout, state).catch(() => {});
+          throw err;
+        }
+        addStep(report, "activate", "done", `tsh ${record.version} is now the active tsh`);
+        report.version = record.version;
+      } else {
+        addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
       }
+      if (pins) addStep(report, "pin", "done", `tsh ${record.version} stays active on later runs; tshup --version V lifts the pin`);
     }
   } finally {
     await lock?.release();

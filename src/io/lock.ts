@@ -54,9 +54,14 @@ export async function acquireLock(lockPath: string, opts: { host: Host; timeoutM
       const fh = await fs.open(lockPath, "wx", 0o644);
       try {
         await fh.writeFile(JSON.stringify(me));
-      } finally {
-        await fh.close();
+      } catch (err) {
+        // The file is this run's (wx made it): left empty, on a full disk, it would stand in every
+        // later run's way.
+        await fh.close().catch(() => {});
+        await fs.rm(lockPath, { force: true }).catch(() => {});
+        throw err;
       }
+      await fh.close();
       const forget = onAbort(() => releaseLockSync(lockPath, me.pid));
       return {
         release: async () => {
