@@ -34,9 +34,9 @@ export async function runUse(ctx: Context): Promise<number> {
     // Pinned, so the next routine run (a timer) keeps this version until --version asks for another.
     const pins = state.settings.pin !== record.version;
     wouldChange = activates || pins;
+    if (!activates) addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
     if (opts.dryRun) {
       if (activates) addStep(report, "plan", "skipped", `make tsh ${record.version} the active tsh${active ? ` (now ${active.version})` : ""}`);
-      else addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
       if (pins) addStep(report, "plan", "skipped", `keep tsh ${record.version} on later runs (a pin; tshup --version V lifts it)`);
     } else {
       // The pin is written before the switch: on a full disk its write fails with nothing changed,
@@ -51,8 +51,6 @@ export async function runUse(ctx: Context): Promise<number> {
         }
         addStep(report, "activate", "done", `tsh ${record.version} is now the active tsh`);
         report.version = record.version;
-      } else {
-        addStep(report, "activate", "skipped", `tsh ${record.version} is already active`);
       }
       if (pins) addStep(report, "pin", "done", `tsh ${record.version} stays active on later runs; tshup --version V lifts the pin`);
     }
