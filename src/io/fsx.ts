@@ -90,12 +90,7 @@ export function dirHasEntries(dir: string): boolean {
 
 /** Whether a path exists; anything that keeps it from being looked at counts as not there. */
 export async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
+  return lstatOrNull(p) !== null;
 }
 
 /** Files tshup reads (rc files, ssh config, state, profiles) are small; anything larger is refused, not slurped. */
@@ -241,7 +236,7 @@ export async function mkdirp(dir: string, mode?: number): Promise<void> {
  * link planted there must never make tshup write or delete through it.
  */
 export async function ensureWorkDir(dir: string, mode = 0o755): Promise<void> {
-  const st = await fs.lstat(dir).catch(() => null);
+  const st = lstatOrNull(dir);
   if (st && !st.isDirectory()) {
     try {
       await fs.unlink(dir);
@@ -258,7 +253,7 @@ export async function ensureWorkDir(dir: string, mode = 0o755): Promise<void> {
 
 /** versions/ and bin/ hold what users run: a link there is refused rather than followed or replaced. */
 export async function requireRealDir(dir: string): Promise<void> {
-  const st = await fs.lstat(dir).catch(() => null);
+  const st = lstatOrNull(dir);
   if (st && !st.isDirectory()) {
     throw systemError(`${dir} is ${st.isSymbolicLink() ? "a link" : "not a directory"}; tshup writes only into directories it made`, `move ${dir} away and run tshup again`);
   }
@@ -330,7 +325,7 @@ export async function replaceExe(source: string, dest: string, opts: ReplaceOpti
 export async function hashFile(file: string): Promise<string | null> {
   const hash = crypto.createHash("sha256");
   // A FIFO or device would never end: only a regular file is read.
-  const st = await fs.lstat(file).catch(() => null);
+  const st = lstatOrNull(file);
   if (st && !st.isFile()) {
     if (st.isDirectory()) return null;
     throw fsError(Object.assign(new Error("not a regular file"), { code: "EINVAL" }), "read", file);

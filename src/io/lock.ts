@@ -3,7 +3,7 @@ import fsSync from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { systemError, fsError } from "../core/errors.js";
 import { envGet, type Host } from "../host.js";
-import { readRegularFile, readRegularFileSync } from "./fsx.js";
+import { lstatOrNull, readRegularFile, readRegularFileSync } from "./fsx.js";
 import { onAbort } from "./abort.js";
 
 interface LockOwner {
@@ -72,7 +72,7 @@ export async function acquireLock(lockPath: string, opts: { host: Host; timeoutM
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw fsError(err, "create the lock file", lockPath);
     }
-    const st = await fs.lstat(lockPath).catch(() => null);
+    const st = lstatOrNull(lockPath);
     if (st?.isDirectory()) {
       // Not a lock any run of tshup made, and not one to delete: someone else's directory.
       throw systemError(`${lockPath} is a directory, not tshup's lock file`, `move ${lockPath} aside (tshup never made it) and run tshup again`);

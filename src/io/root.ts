@@ -52,7 +52,7 @@ async function madeByEarlierRelease(layout: Layout): Promise<boolean> {
   } catch {
     // Not tshup's state file: look at the versions.
   }
-  const versions = await fsp.lstat(layout.versionsDir).catch(() => null);
+  const versions = lstatOrNull(layout.versionsDir);
   if (!versions?.isDirectory()) return false;
   for (const name of await fsp.readdir(layout.versionsDir)) {
     if (await readVersionRecord(path.join(layout.versionsDir, name))) return true;
@@ -176,7 +176,7 @@ export async function rootInventory(layout: Layout): Promise<RootEntry[]> {
         const vst = await fsp.lstat(vp);
         const complete = vst.isDirectory() && (await readVersionRecord(vp)) !== null;
         // A staged copy that lost its race, or an old one being replaced, is tshup's too.
-        out.push({ path: vp, ours: complete || (vst.isDirectory() && (await fsp.lstat(path.join(vp, COMPLETE_MARKER)).catch(() => null)) !== null) });
+        out.push({ path: vp, ours: complete || (vst.isDirectory() && lstatOrNull(path.join(vp, COMPLETE_MARKER)) !== null) });
       }
       out.push({ path: full, ours: true });
     } else if (name === "bin" && st.isDirectory()) {

@@ -20,7 +20,7 @@ import {
   upsertIncludeBlock,
   type ClusterSshConfig,
 } from "../core/sshconfig.js";
-import { atomicWriteFile, isTempSiblingName, readFileIfExists, removeWithRetry } from "./fsx.js";
+import { atomicWriteFile, isTempSiblingName, lstatOrNull, readFileIfExists, removeWithRetry } from "./fsx.js";
 
 export type SshEditAction = "created" | "updated" | "unchanged" | "kept-user-edit";
 
@@ -130,7 +130,7 @@ export async function seedSshConfig(
 
   const writes: (() => Promise<void>)[] = [];
   // tshup's own directory: a link or a file in its place is refused, never written through.
-  const own = await fs.lstat(paths.tshupDir).catch(() => null);
+  const own = lstatOrNull(paths.tshupDir);
   if (own && !own.isDirectory()) {
     throw systemError(`${paths.tshupDir} is ${own.isSymbolicLink() ? "a link" : "not a directory"}; tshup writes its ssh files only into a directory of its own`, `move ${paths.tshupDir} aside and run tshup again`);
   }
@@ -229,7 +229,7 @@ export async function removeSshConfig(host: Host, opts: { dryRun: boolean }): Pr
   }
 
   let names: string[] = [];
-  const dir = await fs.lstat(paths.tshupDir).catch(() => null);
+  const dir = lstatOrNull(paths.tshupDir);
   if (dir && !dir.isDirectory()) {
     warnings.push(`kept ${paths.tshupDir}: it is not a directory tshup made${dir.isSymbolicLink() ? " (a link)" : ""}`);
   } else if (dir) {

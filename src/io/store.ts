@@ -191,7 +191,7 @@ export async function listInstalled(layout: Layout): Promise<VersionRecord[]> {
 export async function cleanWorkAreas(layout: Layout): Promise<void> {
   // fs.rm removes a link itself, never what it points to.
   await removeWithRetry(layout.stagingDir);
-  const trash = await fsp.lstat(layout.trashDir).catch(() => null);
+  const trash = lstatOrNull(layout.trashDir);
   if (!trash) return;
   if (!trash.isDirectory()) {
     await fsp.rm(layout.trashDir, { force: true });

@@ -6,7 +6,7 @@ import type { Layout } from "../core/layout.js";
 import type { Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
 import { fsError } from "../core/errors.js";
-import { removeWithRetry, renameWithRetry, requireRealDir } from "../io/fsx.js";
+import { exists, removeWithRetry, renameWithRetry, requireRealDir } from "../io/fsx.js";
 import { tildify } from "../core/format.js";
 import { selfCopyPresent } from "../io/self.js";
 import { selfInstallPath } from "../core/self.js";
@@ -50,7 +50,7 @@ export function posixStrategy(host: Host): PlatformStrategy {
     async linkAlias(layout: Layout, alias: string, record: VersionRecord | null) {
       const link = path.join(layout.binDir, alias);
       if (record === null) {
-        const had = await fsp.lstat(link).then(() => true, () => false);
+        const had = await exists(link);
         await fsp.rm(link, { force: true });
         return had;
       }
@@ -62,7 +62,7 @@ export function posixStrategy(host: Host): PlatformStrategy {
 
     async readAliasId(layout: Layout, alias: string) {
       const link = path.join(layout.binDir, alias);
-      if (!(await fsp.lstat(link).then(() => true, () => false))) return null;
+      if (!(await exists(link))) return null;
       const target = await fsp.readlink(link).catch(() => "");
       return /^\.\.\/versions\/([^/]+)\//.exec(target)?.[1] ?? "";
     },

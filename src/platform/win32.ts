@@ -17,7 +17,7 @@ import {
   type EnvLookup,
   type RegValue,
 } from "../core/winpath.js";
-import { atomicWriteFile, exists, readTextIfExists, removeWithRetry, replaceExe, requireRealDir, type ReplaceOptions } from "../io/fsx.js";
+import { atomicWriteFile, exists, lstatOrNull, readTextIfExists, removeWithRetry, replaceExe, requireRealDir, type ReplaceOptions } from "../io/fsx.js";
 import { tildify } from "../core/format.js";
 import { moveToTrash } from "../io/store.js";
 import { selfCopyPresent } from "../io/self.js";
@@ -265,7 +265,7 @@ async function removeStaleCopies(binDir: string): Promise<void> {
 /** Deletes what it can under `target` and renames each file it cannot into `parkDir`; returns how many it parked. */
 async function parkInUse(target: string, parkDir: string, host: Host): Promise<number> {
   let parked = 0;
-  const stat = await fsp.lstat(target).catch(() => null);
+  const stat = lstatOrNull(target);
   if (!stat) return 0;
   if (stat.isDirectory()) {
     for (const name of await fsp.readdir(target)) parked += await parkInUse(path.join(target, name), parkDir, host);
