@@ -17,7 +17,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { linux, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { isRunScratch, makeHome, runCli, snapshot, ROOT, type CliVariant, type RunResult } from "./support/cli.js";
-import { standinScript, tar, tarGz, zip, type TarEntry } from "./support/archives.js";
+import { sha256Sidecar, standinScript, tar, tarGz, zip, type TarEntry } from "./support/archives.js";
 import { randomBytes } from "node:crypto";
 import { requireTool } from "./support/tools.js";
 import { extractZip } from "../src/io/extract.js";
@@ -198,19 +198,20 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       standin.setArtifact(name, data, sidecar);
       t.after(() => standin.removeArtifact(name));
     }
-    const twoTsh = tarGz([...releaseEntries("17.5.2"), { path: "teleport/tsh", type: "file", data: "#!/bin/sh\necho evil\n", mode: 0o755 }]);
+    // tctl is still wanted when the second tsh comes, so the archive is still being read.
+    const twoTsh = tarGz([...releaseEntries("17.5.2"), { path: "teleport/tsh", type: "file", data: "#!/bin/sh\necho evil\n", mode: 0o755 }, { path: "teleport/tctl", type: "file", data: standinScript("tctl", "17.5.2"), mode: 0o755 }]);
     const dirThenFile = tarGz([{ path: "teleport/", type: "dir" }, { path: "teleport/tsh/", type: "dir" }, { path: "teleport/tsh", type: "file", data: "x", mode: 0o755 }]);
     const hugeHeader = (() => {
       const plain = tar(releaseEntries("17.5.2"));
       // The tsh member's header is the second one (after the directory's).
       return gzipSync(claimSize(plain, 512, 1100 * 1024 * 1024).subarray(0, 4096));
     })();
-    const cases: [string, Buffer, RegExp][] = [
-      ["teleport/tsh twice", twoTsh, /"teleport\/tsh" appears twice/],
+    const cases: [string, Buffer, RegExp, string[]?][] = [
+      ["teleport/tsh twice, with tctl still to come", twoTsh, /"teleport\/tsh" appears twice/, ["--tools", "tsh,tctl"]],
       ["a teleport/tsh/ directory, then a file", dirThenFile, /appears twice \(or a file and a directory share its name\)/],
       ["a member that claims 1.1 GiB", hugeHeader, /expands to more than 1 GiB/],
     ];
-    for (const [name, data, message] of cases) {
+    for (const [name, data, message, args = []] of cases) {
       test(`${name}: exit 5, nothing staged is left`, async (t) => {
         const w = await world();
         t.after(w.cleanup);
@@ -219,10 +220,58 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
         await serving(t, data);
         const before = await fingerprint(w);
         const started = Date.now();
-        const r = await attempt(w, ["--proxy", proxy.addr]);
+        const r = await attempt(w, ["--proxy", proxy.addr, ...args]);
         await expectRefused(w, r, 5, message, started, before);
       });
     }
+
+    describe("after the last wanted member, the archive is only hashed", () => {
+      // After tsh: 2 MiB that do not compress (so that what follows is well past the piece that
+      // held tsh's end), a second tsh, a member that would land outside, and a broken gzip trailer.
+      const clean = tarGz([
+        ...releaseEntries("17.5.2"),
+        { path: "teleport/tctl", type: "file", data: randomBytes(2 * 1024 * 1024), mode: 0o755 },
+        { path: "teleport/tsh", type: "file", data: "#!/bin/sh\necho evil\n", mode: 0o755 },
+        { path: "teleport/../../evil", type: "file", data: "evil\n", mode: 0o755 },
+      ]);
+      const brokenTail = Buffer.from(clean);
+      brokenTail.fill(0xff, brokenTail.length - 4096);
+
+      test("nothing after tsh is unpacked, judged or written; the first tsh is installed", async (t) => {
+        const w = await world();
+        t.after(w.cleanup);
+        proxy.update({ serverVersion: "17.5.2" });
+        t.after(() => proxy.update({ serverVersion: OLD }));
+        await serving(t, brokenTail);
+        const before = await fingerprint(w);
+        const r = await runCli(CLI, ["--proxy", proxy.addr, "--json", "--verbose"], { env: w.env, timeoutMs: 60_000 });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /inflating teleport-v17\.5\.2-linux-amd64-bin\.tar\.gz stopped after teleport\/tsh, \d+ bytes in; the rest was only hashed/);
+        assert.match(r.stderr, /sha256 of teleport-v17\.5\.2-linux-amd64-bin\.tar\.gz: .*: match/, "every byte, the broken tail too, was hashed");
+        assert.match(execFileSync(path.join(w.root, "bin", "tsh"), ["version"], { encoding: "utf8" }), /v17\.5\.2 /, "the first tsh, not the second");
+        const installed = fs.readdirSync(path.join(w.root, "versions", "17.5.2")).filter((n) => !n.startsWith("."));
+        assert.deepEqual(installed, ["tsh"], "only tsh was written");
+        for (const escaped of [path.join(w.root, "evil"), path.join(w.root, "versions", "evil"), path.join(w.home, "evil")]) {
+          assert.ok(!fs.existsSync(escaped), `${escaped} was not written`);
+        }
+        const after = new Map(await fingerprint(w));
+        for (const [p, fp] of before) {
+          if (!p.startsWith(w.root)) assert.equal(after.get(p), fp, `${p} unchanged`);
+        }
+      });
+
+      test("the bytes after tsh still count: a tail that differs from the vouched hash is exit 5", async (t) => {
+        const w = await world();
+        t.after(w.cleanup);
+        proxy.update({ serverVersion: "17.5.2" });
+        t.after(() => proxy.update({ serverVersion: OLD }));
+        await serving(t, brokenTail, sha256Sidecar(artifact("17.5.2"), clean));
+        const before = await fingerprint(w);
+        const started = Date.now();
+        const r = await attempt(w, ["--proxy", proxy.addr]);
+        await expectRefused(w, r, 5, /checksum mismatch for teleport-v17\.5\.2/, started, before);
+      });
+    });
 
     test("a checksum mismatch leaves nothing of what was extracted (64 MiB from a small download)", async (t) => {
       const w = await world();

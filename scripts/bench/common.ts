@@ -20,7 +20,12 @@ export function median(xs: number[]): number {
 }
 
 /** Times one command; asynchronous because a stand-in serving it may live in this process. */
-export function timeMs(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function timeMs(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return (await timed(cmd, args, env)).ms;
+}
+
+/** Runs one command to its end and gives its time and what it wrote to stderr; fails on a non-zero exit. */
+export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -30,7 +35,7 @@ export function timeMs(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pro
     child.on("close", (code) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")} failed (${code}): ${stderr}`));
-      else resolve(ms);
+      else resolve({ ms, stderr });
     });
   });
 }

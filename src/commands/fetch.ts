@@ -149,6 +149,8 @@ async function fetchAndStage(ctx: Context, target: Target, base: string, onStagi
     bar.done();
     if (extractor) {
       extracted = await extractor.done;
+      const stopped = extracted.inflateStopped;
+      if (stopped) feedback.verbose(`inflating ${target.artifact} stopped after ${stopped.after}, ${stopped.compressedBytes} bytes in; the rest was only hashed`);
     } else {
       staging = await newStagingDir(layout, target.id, uniqueTag(host));
       onStaging(staging);

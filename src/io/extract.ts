@@ -14,6 +14,11 @@ export interface Extracted {
   tools: Partial<Record<Tool, string>>;
   /** Relative path -> mode from the archive; files stay 0600 until the hash matched. */
   modes: Map<string, number>;
+  /**
+   * Set when inflating stopped once every wanted member was out: the member it stopped after, and
+   * how many of the archive's bytes had gone to inflate by then. The rest was only hashed.
+   */
+  inflateStopped?: { after: string; compressedBytes: number };
 }
 
 export interface StreamingExtractor {
@@ -44,26 +49,43 @@ const MEMBER_WRITE_BUFFER = 512 * 1024;
 /** tar pads an archive to whole records after its end (10 KiB by GNU tar's default); this is far more. */
 const MAX_AFTER_END = 1024 * 1024;
 
-/** A Writable that hands `target` its input in pieces of at least `size` bytes (the last one less). */
-function gathering(target: Writable, size: number): Writable {
+/**
+ * A Writable that hands `target` its input in pieces of at least `size` bytes (the last one less).
+ * After `stop()` it takes what it is given and drops it, and ends without ending `target`.
+ */
+function gathering(target: Writable, size: number): { input: Writable; stop: () => void; handedOn: () => number } {
   let parts: Buffer[] = [];
   let have = 0;
+  let handedOn = 0;
+  let stopped = false;
+  let waitingForDrain: (() => void) | null = null;
   const flush = (cb: (err?: Error | null) => void) => {
     const piece = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
     parts = [];
     have = 0;
-    if (target.write(piece)) cb();
-    else target.once("drain", () => cb());
+    handedOn += piece.length;
+    if (target.write(piece)) return cb();
+    const drained = () => {
+      waitingForDrain = null;
+      cb();
+    };
+    waitingForDrain = () => {
+      target.off("drain", drained);
+      drained();
+    };
+    target.once("drain", drained);
   };
-  return new Writable({
+  const input = new Writable({
     highWaterMark: size,
     write(chunk: Buffer, _encoding, cb) {
+      if (stopped) return cb();
       parts.push(chunk);
       have += chunk.length;
       if (have >= size) flush(cb);
       else cb();
     },
     final(cb) {
+      if (stopped) return cb();
       const end = () => {
         target.end();
         cb();
@@ -72,6 +94,14 @@ function gathering(target: Writable, size: number): Writable {
       else end();
     },
   });
+  const stop = () => {
+    stopped = true;
+    parts = [];
+    have = 0;
+    // A write waiting for a drain that will never come would hold every later chunk in memory.
+    waitingForDrain?.();
+  };
+  return { input, stop, handedOn: () => handedOn };
 }
 
 const unsafeHint = "refusing to install it; report it to whoever runs this mirror or CDN";
@@ -81,10 +111,16 @@ const FILE_TYPES = new Set(["File", "OldFile", "ContiguousFile"]);
 
 /**
  * Extracts only the wanted members of a .tar.gz while it streams in, never holding more than a few
- * chunks in memory. Anything unsafe anywhere in the archive fails the whole extraction.
+ * chunks in memory. Anything unsafe up to the last wanted member fails the whole extraction.
+ *
+ * Once every tool's binary is out as a plain `<top>/<tool>` file, nothing further is inflated: the
+ * download still hashes every byte, and nothing becomes runnable before that hash matched, but what
+ * follows is never unpacked, so nothing in it is written or judged. An app bundle (macOS 17+) is read
+ * to the end: its members need not sit together, so no member says the bundle is whole.
  */
 export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool[], archiveName: string): StreamingExtractor {
   const gunzip = zlib.createGunzip({ chunkSize: INFLATE_CHUNK });
+  const gathered = gathering(gunzip, INFLATE_INPUT);
   const parser = new Parser({ strict: true });
   const extracted: Extracted = { tools: {}, modes: new Map() };
   const writes: Promise<void>[] = [];
@@ -92,8 +128,11 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
   // directory of that name) is refused, never written over.
   const taken = new Set<string>();
   let failure: Error | null = null;
+  let stopped = false;
   const outs = new Set<fs.WriteStream>();
+  let settle = () => {};
   const fail = (err: Error) => {
+    if (stopped) return;
     if (!failure) failure = err;
     gunzip.unpipe(parser as unknown as Writable);
     gunzip.destroy();
@@ -101,8 +140,18 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
     for (const out of outs) out.destroy();
   };
 
+  const everyToolOut = () => tools.every((tool) => extracted.tools[tool] === tool);
+  const stopInflating = (after: string) => {
+    stopped = true;
+    extracted.inflateStopped = { after, compressedBytes: gathered.handedOn() };
+    gunzip.unpipe(parser as unknown as Writable);
+    gunzip.destroy();
+    gathered.stop();
+    settle();
+  };
+
   parser.on("entry", (entry: ReadEntry) => {
-    if (failure) return entry.resume();
+    if (failure || stopped) return entry.resume();
     const decision: MemberDecision = classifyTarMember(entry.path, tools);
     if (decision.kind === "unsafe") {
       fail(verificationError(`${archiveName} is unsafe: member "${entry.path}" is ${decision.why}`, "refusing to install it; report it to whoever runs this mirror or CDN"));
@@ -147,6 +196,9 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
         written += chunk.length;
         if (written > MAX_MEMBER_BYTES) fail(tooLarge(archiveName, entry.path));
       });
+      entry.on("end", () => {
+        if (!failure && !stopped && decision.tool && everyToolOut()) stopInflating(entry.path);
+      });
       // "close" comes after "finish", and after a destroy() too, so a failed run never waits forever.
       out.on("close", () => {
         outs.delete(out);
@@ -166,6 +218,7 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
   const corrupt = (why: string) =>
     verificationError(`${archiveName} is not a valid .tar.gz: ${why}`, "the download may be damaged or the mirror serves a wrong file; run tshup again");
   parser.on("eof", () => {
+    if (stopped) return;
     // node-tar keeps whatever follows the end of the archive, copying it all again for every chunk:
     // a gzip of zeros would take minutes and its whole size in memory. The rest is still inflated,
     // so that gzip's own check covers it, and counted.
@@ -186,7 +239,7 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
       // Strict mode turns real damage into errors; warnings left are informational.
       if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT") fail(corrupt(String(message)));
     });
-    const settle = () => {
+    settle = () => {
       void Promise.allSettled(writes).then((results) => {
         const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
         if (failure || rejected) reject(failure ?? rejected!.reason);
@@ -200,7 +253,7 @@ export function streamingTarGzExtractor(stagingDir: string, tools: readonly Tool
   });
   gunzip.pipe(parser as unknown as Writable);
   done.catch(() => {});
-  return { input: gathering(gunzip, INFLATE_INPUT), done };
+  return { input: gathered.input, done };
 }
 
 /** Zip archives need their central directory, so they are extracted from the verified file. */

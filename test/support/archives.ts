@@ -567,8 +567,8 @@ export type UnsafeKind =
 
 /**
  * A broken or hostile variant of `teleportArchive(spec)` under the same artifact name:
- * - `absolute`: an extra member `/tmp/evil` (`/tmp/evil.exe` in a zip)
- * - `dotdot`: an extra member `<top>/../../evil` (zip: `teleport/../../evil.exe`)
+ * - `absolute`: an extra member `/tmp/evil` (`/tmp/evil.exe` in a zip), just before tsh
+ * - `dotdot`: an extra member `<top>/../../evil` (zip: `teleport/../../evil.exe`), just before tsh
  * - `tsh-symlink` / `tsh-hardlink` (tarballs): the tsh program is a symlink / hardlink to `/bin/sh`
  * - `missing-tsh`: no tsh (on macOS 17+ no tsh.app at all)
  * - `corrupt-gzip` (tarballs): a valid gzip header followed by garbage
@@ -585,12 +585,14 @@ export function unsafeArchive(kind: UnsafeKind, spec: ArchiveSpec): Promise<Arch
     const needs = (format: Layout["format"]) => {
       if (l.format !== format) throw new Error(`unsafeArchive ${kind} applies to ${format} artifacts, not ${l.name}`);
     };
+    // Before the tsh program: a tarball is unpacked only up to its last wanted member.
+    const beforeTsh = (e: TarEntry) => l.entries.splice(l.entries.findIndex((m) => l.tshPaths.includes(m.path)), 0, e);
     switch (kind) {
       case "absolute":
-        l.entries.push(evil(isZip ? "/tmp/evil.exe" : "/tmp/evil"));
+        beforeTsh(evil(isZip ? "/tmp/evil.exe" : "/tmp/evil"));
         break;
       case "dotdot":
-        l.entries.push(evil(isZip ? "teleport/../../evil.exe" : `${l.entries[0]!.path}../../evil`));
+        beforeTsh(evil(isZip ? "teleport/../../evil.exe" : `${l.entries[0]!.path}../../evil`));
         break;
       case "zip-dotdot":
         needs("zip");
