@@ -212,6 +212,20 @@ test("HTTP proxies and NO_PROXY as curl reads them", () => {
   assert.ok(!bypassesProxy("example.com", "443", ""));
 });
 
+test("a proxy variable that is no HTTP proxy URL is a usage error naming the variable, its password hidden", () => {
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  const u = new URL("https://cdn.teleport.dev/x");
+  const refused = (vars: Record<string, string>, message: RegExp) =>
+    assert.throws(
+      () => proxyForUrl(u, env(vars)),
+      (err: unknown) => err instanceof TshupError && err.code === "usage" && message.test(err.message) && !err.message.includes("s3cret") && /HTTPS?_PROXY|https?_proxy/.test(err.hint ?? ""),
+    );
+  refused({ HTTPS_PROXY: "http://" }, /^HTTPS_PROXY is not a proxy URL: http:\/\/$/);
+  refused({ https_proxy: "http://alice:s3cret@[::1" }, /^https_proxy is not a proxy URL: http:\/\/alice:\*\*\*@\[::1$/);
+  refused({ HTTPS_PROXY: "socks5://alice:s3cret@127.0.0.1:1080" }, /^HTTPS_PROXY names a socks5 proxy \(socks5:\/\/alice:\*\*\*@127\.0\.0\.1:1080\); tshup speaks to HTTP and HTTPS proxies only$/);
+  assert.equal(proxyForUrl(u, env({ HTTPS_PROXY: "socks5://127.0.0.1:1080", NO_PROXY: "cdn.teleport.dev" })), null, "a bypassed host never looks at the variable");
+});
+
 test("archive members: only the wanted tools, never unsafe names", () => {
   assert.deepEqual(classifyTarMember("teleport/tsh", ["tsh"]), { kind: "wanted", dest: "tsh", tool: "tsh" });
   assert.deepEqual(classifyTarMember("teleport-ent/tsh", ["tsh"]), { kind: "wanted", dest: "tsh", tool: "tsh" });

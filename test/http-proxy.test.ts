@@ -4,11 +4,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import net from "node:net";
+import tls from "node:tls";
 import os from "node:os";
 import path from "node:path";
 import { freePort, startStandin, type Standin, type StandinProxy } from "./support/standin.js";
 import { cliVariants, makeHome, runCli } from "./support/cli.js";
 import { requireTool } from "./support/tools.js";
+import { issueServerCert, makeTestCA } from "./support/ca.js";
 
 const VERSION = "17.5.1";
 const ARTIFACT = `teleport-v${VERSION}-linux-amd64-bin.tar.gz`;
@@ -95,6 +97,49 @@ async function startTinyproxy(extraConfig: string[] = []): Promise<Tinyproxy> {
   };
 }
 
+/**
+ * TLS in front of a plain proxy, so that it is reached with an https:// proxy URL. Its certificate,
+ * for localhost and 127.0.0.1, comes from the tests' CA, which a run trusts only when told to.
+ */
+async function startTlsFront(plainProxyUrl: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "tshup-tls-front-"));
+  const cert = issueServerCert(await makeTestCA(dir), ["localhost"], ["127.0.0.1"]);
+  const upstream = new URL(plainProxyUrl);
+  const open = new Set<net.Socket>();
+  const server = tls.createServer({ cert: cert.certPem, key: cert.keyPem }, (clear) => {
+    const up = net.connect(Number(upstream.port), upstream.hostname);
+    const end = () => {
+      clear.destroy();
+      up.destroy();
+    };
+    for (const s of [clear, up]) {
+      open.add(s);
+      s.on("error", end);
+      s.on("close", () => {
+        open.delete(s);
+        end();
+      });
+    }
+    clear.pipe(up);
+    up.pipe(clear);
+  });
+  // A client that fails the handshake never reaches the handler above.
+  server.on("connection", (raw: net.Socket) => {
+    open.add(raw);
+    raw.on("close", () => open.delete(raw));
+  });
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async stop() {
+      for (const s of open) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await fsp.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const PROXY_VARS = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
 
 for (const variant of cliVariants()) {
@@ -106,6 +151,8 @@ for (const variant of cliVariants()) {
     let authTp: Tinyproxy;
     let cdnPort: string;
     let cdnHttpPort: string;
+    /** tinyproxy behind TLS: HTTPS_PROXY=https://... */
+    let front: { port: number; stop(): Promise<void> };
 
     before(async () => {
       standin = await startStandin();
@@ -115,20 +162,26 @@ for (const variant of cliVariants()) {
       cdnHttpPort = new URL(standin.cdnHttpUrl).port;
       tp = await startTinyproxy();
       authTp = await startTinyproxy(["BasicAuth alice s3cret"]);
+      front = await startTlsFront(tp.url);
     });
     after(async () => {
+      await front?.stop();
       await tp?.stop();
       await authTp?.stop();
       await standin?.close();
     });
 
-    /** An install into a fresh home with exactly the proxy variables given (none inherited). */
-    async function install(proxyEnv: Record<string, string>, args: string[] = []) {
+    /**
+     * An install into a fresh home with exactly the proxy variables given (none inherited). With
+     * `trustOnlyByFlag`, the tests' CA is not in NODE_EXTRA_CA_CERTS: only a --ca-file makes it trusted.
+     */
+    async function install(proxyEnv: Record<string, string>, args: string[] = [], opts: { trustOnlyByFlag?: boolean } = {}) {
       assert.ok(Object.keys(proxyEnv).every((k) => PROXY_VARS.includes(k)));
       const h = await makeHome("tshup-proxy-");
+      const { NODE_EXTRA_CA_CERTS, ...withoutExtraCAs } = standin.env;
       try {
         const r = await runCli(variant, ["--proxy", proxy.addr, "--json", "--no-modify-path", "--no-config", ...args], {
-          env: { ...h.env, ...standin.env, ...proxyEnv },
+          env: { ...h.env, ...(opts.trustOnlyByFlag ? withoutExtraCAs : { ...withoutExtraCAs, NODE_EXTRA_CA_CERTS }), ...proxyEnv },
         });
         if (r.code === 0) assert.ok(fs.existsSync(path.join(h.home, ".local", "share", "tshup", "bin", "tsh")));
         return r;
@@ -208,6 +261,44 @@ for (const variant of cliVariants()) {
       assert.equal(download.code, 4, download.stderr);
       assert.ok(download.json.error.message.includes(dead), download.json.error.message);
       assert.ok(download.json.error.message.includes(standin.cdnHttpUrl), download.json.error.message);
+    });
+
+    test("an https:// proxy: its certificate is checked against --ca-file, for CONNECT and for plain GETs", async () => {
+      const mark = await tp.mark();
+      const byName = `https://localhost:${front.port}`;
+      const byIp = `https://127.0.0.1:${front.port}`;
+      const tunnel = await install({ HTTPS_PROXY: byName }, ["--ca-file", standin.caFile], { trustOnlyByFlag: true });
+      assert.equal(tunnel.code, 0, tunnel.stderr);
+      const plain = await install({ HTTP_PROXY: byIp }, ["--ca-file", standin.caFile, "--cdn-url", standin.cdnHttpUrl, "--allow-http-mirror"], { trustOnlyByFlag: true });
+      assert.equal(plain.code, 0, plain.stderr);
+      for (const r of [tunnel, plain]) assert.ok(!/Warning|DEP0123/.test(r.stderr), `no Node warning (an IP address is not sent as a TLS name): ${r.stderr}`);
+      const seen = await tp.requestsSince(mark);
+      assert.ok(seen.includes(`CONNECT 127.0.0.1:${cdnPort} HTTP/1.1`), seen.join(" | "));
+      assert.ok(seen.includes(`GET http://127.0.0.1:${cdnHttpPort}/${ARTIFACT} HTTP/1.1`), seen.join(" | "));
+
+      const untrusted = await install({ HTTPS_PROXY: byName }, [], { trustOnlyByFlag: true });
+      assert.equal(untrusted.code, 4, untrusted.stderr);
+      assert.match(untrusted.json.error.message, /^TLS verification failed for the HTTP proxy https:\/\/localhost:\d+ \(on the way to https:\/\/127\.0\.0\.1:\d+\/webapi\/find\): /);
+      assert.match(untrusted.json.error.hint, /--ca-file/);
+      const insecure = await install({ HTTPS_PROXY: byName }, ["--insecure"], { trustOnlyByFlag: true });
+      assert.equal(insecure.code, 4, "--insecure is for the Teleport proxy, never the HTTP proxy");
+      assert.match(insecure.json.error.message, /TLS verification failed for the HTTP proxy/);
+    });
+
+    test("a proxy variable tshup cannot use (SOCKS, not a URL): exit 2 naming the variable, nothing asked", async () => {
+      const asked = standin.requests.length;
+      for (const [value, message] of [
+        ["socks5://alice:s3cret@127.0.0.1:1080", /^HTTPS_PROXY names a socks5 proxy \(socks5:\/\/alice:\*\*\*@127\.0\.0\.1:1080\)/],
+        ["http://", /^HTTPS_PROXY is not a proxy URL/],
+      ] as const) {
+        const r = await install({ HTTPS_PROXY: value });
+        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.json.error.code, "usage");
+        assert.match(r.json.error.message, message);
+        assert.match(r.json.error.hint, /HTTPS_PROXY/);
+        assert.ok(!`${r.stdout}${r.stderr}`.includes("s3cret"), "the password is never printed");
+      }
+      assert.equal(standin.requests.length, asked, "no request was made");
     });
 
     test("a proxy that wants a password: credentials in the URL work; a refusal names the proxy and is not retried", async () => {

@@ -1,3 +1,5 @@
+import { usageError } from "./errors.js";
+
 /**
  * Which HTTP proxy a URL goes through, read from the environment the way curl reads it:
  * https_proxy / HTTPS_PROXY for https, http_proxy / HTTP_PROXY for http (lower case first),
@@ -7,12 +9,40 @@
 export function proxyForUrl(target: URL, env: (name: string) => string | undefined): string | null {
   const scheme = target.protocol.replace(":", "");
   if (scheme !== "http" && scheme !== "https") return null;
-  const proxy = env(`${scheme}_proxy`) || env(`${scheme.toUpperCase()}_PROXY`) || "";
-  if (!proxy.trim()) return null;
+  const variable = [`${scheme}_proxy`, `${scheme.toUpperCase()}_PROXY`].find((n) => env(n)) ?? "";
+  const proxy = (variable ? env(variable)! : "").trim();
+  if (!proxy) return null;
   const noProxy = env("no_proxy") ?? env("NO_PROXY") ?? "";
   const port = target.port || (scheme === "https" ? "443" : "80");
   if (bypassesProxy(target.hostname, port, noProxy)) return null;
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(proxy.trim()) ? proxy.trim() : `http://${proxy.trim()}`;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(proxy) ? proxy : `http://${proxy}`;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(withScheme);
+  } catch {
+    // worded below
+  }
+  if (!parsed || !parsed.hostname) {
+    throw usageError(`${variable} is not a proxy URL: ${redactProxy(proxy)}`, `set ${variable} to http://host:port (or https://host:port), or unset it`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw usageError(
+      `${variable} names a ${parsed.protocol.slice(0, -1)} proxy (${redactProxy(proxy)}); tshup speaks to HTTP and HTTPS proxies only`,
+      `set ${variable} to an HTTP proxy (http://host:port), or bypass the proxy for ${target.hostname} with NO_PROXY`,
+    );
+  }
+  return withScheme;
+}
+
+/** A proxy URL fit to print: its password, if any, replaced by `***`, even in a value that does not parse. */
+export function redactProxy(proxy: string): string {
+  try {
+    const u = new URL(proxy);
+    if (u.password) u.password = "***";
+    return u.toString().replace(/\/$/, "");
+  } catch {
+    return proxy.replace(/^([^/]*\/\/[^/@:]*):[^/@]*@/, "$1:***@");
+  }
 }
 
 export function bypassesProxy(hostname: string, port: string, noProxy: string): boolean {

@@ -11,7 +11,7 @@ import { builtin, envGet } from "../host.js";
 import type { ProxyAgents } from "./proxyagents.js";
 import { networkError, usageError } from "../core/errors.js";
 import { readRegularFileSync } from "./fsx.js";
-import { proxyForUrl } from "../core/proxyenv.js";
+import { proxyForUrl, redactProxy } from "../core/proxyenv.js";
 import { retrying, type Outcome, type RetryNotice, type RetryPolicy } from "../core/retry.js";
 
 export interface HttpSettings {
@@ -378,23 +378,30 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
   const e = err as { message?: string };
   const code = errorCode(err);
   const reason = (e.message ?? String(err)).replace(/\s+/g, " ");
-  // hpagent's words when the proxy answers CONNECT with anything but 200.
-  const refused = proxy ? /^Bad response: (\d{3})$/.exec(reason.trim()) : null;
-  if (proxy && refused) {
-    const status = Number(refused[1]);
+  const refusedStatus = (err as { proxyRefusedStatus?: number }).proxyRefusedStatus;
+  if (proxy && refusedStatus !== undefined) {
+    const status = refusedStatus;
     const out = proxyRefusal(url, proxy, status, err);
     // A 5xx from the proxy (its upstream failed) may pass; a refusal (403, 407) will not.
     (out as { retryCode?: string }).retryCode = status >= 500 ? "EPROXYUPSTREAM" : "EPROXYREFUSED";
     return out;
   }
   let out;
-  if (TLS_CODES.test(code) || /certificate|self[- ]signed|tls|ssl/i.test(reason)) {
+  const withProxyItself = proxy !== null && (err as { atProxy?: boolean }).atProxy === true;
+  const isTls = TLS_CODES.test(code) || /certificate|self[- ]signed|tls|ssl/i.test(reason);
+  if (withProxyItself && isTls) {
+    out = networkError(
+      `TLS verification failed for the HTTP proxy ${redactProxy(proxy)} (on the way to ${url}): ${reason}`,
+      "pass the CA that signed the proxy's certificate with --ca-file (or NODE_EXTRA_CA_CERTS); --insecure never applies to the HTTP proxy",
+      err,
+    );
+  } else if (isTls) {
     out = networkError(
       `TLS verification failed for ${url}: ${reason}`,
       "if your organisation intercepts TLS, pass its CA with --ca-file (or NODE_EXTRA_CA_CERTS); for the proxy only, --insecure skips verification",
       err,
     );
-  } else if (proxy && /proxy|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i.test(`${code} ${reason}`)) {
+  } else if (proxy && (withProxyItself || /proxy|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i.test(`${code} ${reason}`))) {
     out = networkError(
       `could not reach ${url} through the HTTP proxy ${redactProxy(proxy)}: ${reason}`,
       "check HTTPS_PROXY / HTTP_PROXY and NO_PROXY, or that the proxy is running",
@@ -425,12 +432,3 @@ function proxyRefusal(url: string, proxy: string, status: number, cause: unknown
   );
 }
 
-function redactProxy(proxy: string): string {
-  try {
-    const u = new URL(proxy);
-    if (u.password) u.password = "***";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return proxy;
-  }
-}

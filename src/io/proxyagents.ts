@@ -1,34 +1,133 @@
 // The agents for requests through an HTTP(S) proxy, in their own module: loading them brings
-// node:http and hpagent, which a run with no proxy set has no use for.
+// node:http, which a run with no proxy set has no use for.
 import http from "node:http";
-import type https from "node:https";
+import https from "node:https";
+import net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
-import { HttpsProxyAgent } from "hpagent";
 
 export interface ProxyAgents {
   http: http.Agent;
   https: https.Agent;
 }
 
-export function proxyAgents(proxy: string, opts: { timeoutMs: number; secureContext: tls.SecureContext | undefined; insecure: boolean }): ProxyAgents {
+export interface ProxyAgentOptions {
+  timeoutMs: number;
+  /** Node's roots with --ca-file's and NODE_EXTRA_CA_CERTS' added: the proxy's own certificate is checked against them too. */
+  secureContext: tls.SecureContext | undefined;
+  /** Skips verifying the target (the Teleport proxy with --insecure), never the HTTP proxy itself. */
+  insecure: boolean;
+}
+
+/** Marks an error as one with the HTTP proxy itself (its TLS, its socket), not with the target behind it. */
+function atProxy<E extends Error>(err: E): E & { atProxy: true } {
+  return Object.assign(err, { atProxy: true as const });
+}
+
+/** A proxy's refusal of CONNECT, with its status for the caller to word (407 asks for credentials). */
+function refusedConnect(status: number): Error {
+  return Object.assign(atProxy(new Error(`the proxy answered CONNECT with HTTP ${status}`)), { proxyRefusedStatus: status });
+}
+
+export function proxyAgents(proxy: string, opts: ProxyAgentOptions): ProxyAgents {
+  const url = new URL(proxy);
   return {
-    http: new ForwardingProxyAgent(new URL(proxy), opts.timeoutMs),
-    https: new HttpsProxyAgent({ proxy, keepAlive: false, timeout: opts.timeoutMs, secureContext: opts.secureContext, rejectUnauthorized: !opts.insecure }),
+    http: new ForwardingProxyAgent(url, opts),
+    https: new TunnelingProxyAgent(url, opts),
   };
+}
+
+function proxyEndpoint(proxy: URL): { host: string; port: number; tls: boolean } {
+  const secure = proxy.protocol === "https:";
+  return { host: proxy.hostname.replace(/^\[|\]$/g, ""), port: Number(proxy.port) || (secure ? 443 : 80), tls: secure };
+}
+
+function basicCredentials(proxy: URL): string | null {
+  if (!proxy.username && !proxy.password) return null;
+  return `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}`;
+}
+
+/**
+ * TLS to an https:// proxy, checked against the same roots as every other request. A name is sent
+ * only for a host name: an IP address as SNI is not allowed (RFC 6066) and makes Node warn.
+ */
+function proxyTlsOptions(host: string, secureContext: tls.SecureContext | undefined): tls.ConnectionOptions {
+  return { ...(secureContext ? { secureContext } : {}), rejectUnauthorized: true, ...(net.isIP(host) ? {} : { servername: host }) };
+}
+
+const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host);
+
+/**
+ * https:// requests through the proxy: a CONNECT tunnel to the target, then TLS to the target inside
+ * it, as curl does.
+ */
+class TunnelingProxyAgent extends https.Agent {
+  private readonly endpoint: ReturnType<typeof proxyEndpoint>;
+
+  constructor(
+    private readonly proxy: URL,
+    private readonly opts: ProxyAgentOptions,
+  ) {
+    super({ keepAlive: false, timeout: opts.timeoutMs, ...(opts.secureContext ? { secureContext: opts.secureContext } : {}), rejectUnauthorized: !opts.insecure });
+    this.endpoint = proxyEndpoint(proxy);
+  }
+
+  // https.Agent's hook for a new connection. Node's agent always passes the callback and takes a
+  // socket given to it later (returning nothing), which lets the tunnel be set up first.
+  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
+    const target = `${bracketed(String(options.host))}:${options.port ?? 443}`;
+    const headers: Record<string, string> = { host: target, connection: "close" };
+    const credentials = basicCredentials(this.proxy);
+    if (credentials) headers["proxy-authorization"] = credentials;
+    const { host, port } = this.endpoint;
+    const request = (this.endpoint.tls ? https : http).request({
+      method: "CONNECT",
+      host,
+      port,
+      path: target,
+      setHost: false,
+      headers,
+      agent: false,
+      timeout: this.opts.timeoutMs,
+      ...(this.endpoint.tls ? proxyTlsOptions(host, this.opts.secureContext) : {}),
+    });
+    let settled = false;
+    const done = (err: Error | null, socket?: Duplex) => {
+      if (settled) return;
+      settled = true;
+      callback?.(err, socket as Duplex);
+    };
+    request.once("connect", (response, socket, head) => {
+      request.removeAllListeners();
+      if (response.statusCode !== 200) {
+        socket.destroy();
+        return done(refusedConnect(response.statusCode ?? 0));
+      }
+      // Bytes the proxy sent after its answer belong to the tunnel.
+      if (head.length > 0) socket.unshift(head);
+      done(null, super.createConnection({ ...options, socket } as tls.ConnectionOptions) as unknown as Duplex);
+    });
+    request.once("timeout", () => request.destroy(atProxy(Object.assign(new Error(`the proxy did not answer CONNECT for ${this.opts.timeoutMs / 1000} s`), { code: "ETIMEDOUT" }))));
+    request.once("error", (err) => done(atProxy(err)));
+    request.end();
+    return undefined as unknown as Duplex;
+  }
 }
 
 /**
  * Sends plain http:// requests to the proxy in absolute form (`GET http://host/path`), as curl does.
- * hpagent's HttpProxyAgent tunnels them with CONNECT instead, which proxies commonly allow to port
- * 443 only (tinyproxy's and squid's stock configurations), so an http:// mirror would be refused.
+ * A CONNECT tunnel instead is commonly allowed to port 443 only (tinyproxy's and squid's stock
+ * configurations), so an http:// mirror would be refused.
  */
 class ForwardingProxyAgent extends http.Agent {
+  private readonly endpoint: ReturnType<typeof proxyEndpoint>;
+
   constructor(
     private readonly proxy: URL,
-    timeoutMs: number,
+    private readonly opts: ProxyAgentOptions,
   ) {
-    super({ keepAlive: false, timeout: timeoutMs });
+    super({ keepAlive: false, timeout: opts.timeoutMs });
+    this.endpoint = proxyEndpoint(proxy);
   }
 
   // http.Agent's internal hook (not in @types/node): the request constructor calls it before the
@@ -36,21 +135,20 @@ class ForwardingProxyAgent extends http.Agent {
   addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
     const host = options.host ?? options.hostname ?? "localhost";
     const port = Number(options.port) || 80;
-    const authority = `${host.includes(":") ? `[${host}]` : host}${port === 80 ? "" : `:${port}`}`;
-    req.path = `http://${authority}${req.path}`;
-    if (this.proxy.username || this.proxy.password) {
-      const cred = `${decodeURIComponent(this.proxy.username)}:${decodeURIComponent(this.proxy.password)}`;
-      req.setHeader("proxy-authorization", `Basic ${Buffer.from(cred).toString("base64")}`);
-    }
-    const proxyHost = this.proxy.hostname.replace(/^\[|\]$/g, "");
-    const viaProxy = { ...options, host: proxyHost, hostname: proxyHost, port: Number(this.proxy.port) || (this.proxy.protocol === "https:" ? 443 : 80) };
+    req.path = `http://${bracketed(host)}${port === 80 ? "" : `:${port}`}${req.path}`;
+    const credentials = basicCredentials(this.proxy);
+    if (credentials) req.setHeader("proxy-authorization", credentials);
+    const viaProxy = { ...options, host: this.endpoint.host, hostname: this.endpoint.host, port: this.endpoint.port };
     (http.Agent.prototype as unknown as { addRequest(r: http.ClientRequest, o: object): void }).addRequest.call(this, req, viaProxy);
   }
 
   // An https:// proxy URL: TLS to the proxy itself, plain HTTP inside.
   override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex {
-    if (this.proxy.protocol !== "https:") return super.createConnection(options, callback);
-    const host = String(options.host);
-    return tls.connect({ host, port: Number(options.port), servername: host });
+    const socket = this.endpoint.tls
+      ? tls.connect({ host: this.endpoint.host, port: this.endpoint.port, ...proxyTlsOptions(this.endpoint.host, this.opts.secureContext) })
+      : (super.createConnection(options, callback) as Duplex);
+    // Any failure on this socket is the proxy's: the target is only a line in the request.
+    socket.once("error", (err) => atProxy(err));
+    return socket;
   }
 }
