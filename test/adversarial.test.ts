@@ -584,6 +584,21 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       await expectRefused(w, r, 2, /--ca-file \/dev\/zero: .*device/, started, before);
     });
 
+    test("--ca-file with a damaged certificate after a good one is exit 2 naming which", async (t) => {
+      const w = await world();
+      t.after(w.cleanup);
+      const damaged = path.join(w.home, "cas.pem");
+      const good = fs.readFileSync(standin.caFile, "utf8");
+      // The second block's base64 is the first's cut short: a PEM shape that is no certificate.
+      const cut = good.replace(/(-----BEGIN CERTIFICATE-----\r?\n)([\s\S]+?)(\r?\n-----END CERTIFICATE-----)/, (_m, a, body: string, b) => `${a}${body.slice(0, 200)}${b}`);
+      assert.notEqual(cut, good);
+      fs.writeFileSync(damaged, `${good}\n${cut}\n`);
+      const before = await fingerprint(w);
+      const started = Date.now();
+      const r = await attempt(w, ["--proxy", proxy.addr, "--ca-file", damaged]);
+      await expectRefused(w, r, 2, /--ca-file \S+cas\.pem: certificate 2 of 2 is not a valid certificate \(/, started, before);
+    });
+
     test("--ca-file beside an unreadable NODE_EXTRA_CA_CERTS: exit 2 naming it where tshup reads that file itself", async (t) => {
       const w = await world();
       t.after(w.cleanup);

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import type http from "node:http";
 import https from "node:https";
@@ -234,7 +235,7 @@ export class Http {
  * system store.
  */
 function addedCAs(settings: HttpSettings, withSystem: boolean): string[] {
-  const fromFile = settings.caFile ? readPem(settings.caFile, "--ca-file") : [];
+  const fromFile = settings.caFile ? checkedCertificates(readPem(settings.caFile, "--ca-file"), settings.caFile, "--ca-file") : [];
   if (!withSystem) return fromFile;
   let system: string[] = [];
   try {
@@ -329,6 +330,24 @@ function readPem(file: string, source: string): string[] {
   }
   const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (!certs) throw usageError(`${source} ${file} holds no PEM certificate`, "give a file with -----BEGIN CERTIFICATE----- blocks");
+  return certs;
+}
+
+/**
+ * Node adds a block that is not a certificate to a trust store without a word, so a damaged file
+ * would only show later as a TLS failure that asks for the very CA the user gave.
+ */
+function checkedCertificates(certs: string[], file: string, source: string): string[] {
+  certs.forEach((pem, i) => {
+    try {
+      new X509Certificate(pem);
+    } catch (err) {
+      throw usageError(
+        `${source} ${file}: certificate ${i + 1} of ${certs.length} is not a valid certificate (${(err as Error).message.replace(/^error:[0-9A-F]+:/, "")})`,
+        "the file may be cut or edited; export the CA certificate again as PEM",
+      );
+    }
+  });
   return certs;
 }
 
