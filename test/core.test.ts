@@ -4,7 +4,7 @@ import { artifactCandidates, parseSidecar, versionId } from "../src/core/artifac
 import { chooseVersion, actionFor } from "../src/core/choose.js";
 import { parsePing, type ClusterInfo } from "../src/core/ping.js";
 import { parseProxyAddress, proxyFromBrowser } from "../src/core/proxyaddr.js";
-import { bypassesProxy, proxyForUrl } from "../src/core/proxyenv.js";
+import { bypassesProxy, proxyForUrl, redactProxy } from "../src/core/proxyenv.js";
 import { classifyTarMember, classifyZipMember } from "../src/core/members.js";
 import { isRetryableStatus, retryDelayMs, retrying, type RetryNotice } from "../src/core/retry.js";
 import { compareVersions, isStrictVersion, major, parseTshVersionOutput, inWindow, windowFor } from "../src/core/version.js";
@@ -223,7 +223,17 @@ test("a proxy variable that is no HTTP proxy URL is a usage error naming the var
   refused({ HTTPS_PROXY: "http://" }, /^HTTPS_PROXY is not a proxy URL: http:\/\/$/);
   refused({ https_proxy: "http://alice:s3cret@[::1" }, /^https_proxy is not a proxy URL: http:\/\/alice:\*\*\*@\[::1$/);
   refused({ HTTPS_PROXY: "socks5://alice:s3cret@127.0.0.1:1080" }, /^HTTPS_PROXY names a socks5 proxy \(socks5:\/\/alice:\*\*\*@127\.0\.0\.1:1080\); tshup speaks to HTTP and HTTPS proxies only$/);
+  refused({ HTTPS_PROXY: "http://alice:s3cret/x@127.0.0.1:3128" }, /^HTTPS_PROXY is not a proxy URL: http:\/\/alice:\*\*\*@127\.0\.0\.1:3128$/);
+  refused({ HTTPS_PROXY: "http://alice:50%s3cret@127.0.0.1:3128" }, /^HTTPS_PROXY has a user or password that is not percent-encoded: http:\/\/alice:\*\*\*@127\.0\.0\.1:3128$/);
   assert.equal(proxyForUrl(u, env({ HTTPS_PROXY: "socks5://127.0.0.1:1080", NO_PROXY: "cdn.teleport.dev" })), null, "a bypassed host never looks at the variable");
+  for (const [raw, shown] of [
+    ["alice:s3cret/x@proxy:3128", "alice:***@proxy:3128"],
+    ["http://alice:s3@cr/et@proxy:3128", "http://alice:***@proxy:3128"],
+    ["http://alice@proxy:3128/", "http://alice@proxy:3128"],
+    ["http://proxy:3128", "http://proxy:3128"],
+  ]) {
+    assert.equal(redactProxy(raw!), shown, raw);
+  }
 });
 
 test("archive members: only the wanted tools, never unsafe names", () => {

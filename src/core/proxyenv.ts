@@ -25,6 +25,15 @@ export function proxyForUrl(target: URL, env: (name: string) => string | undefin
   if (!parsed || !parsed.hostname) {
     throw usageError(`${variable} is not a proxy URL: ${redactProxy(proxy)}`, `set ${variable} to http://host:port (or https://host:port), or unset it`);
   }
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    throw usageError(
+      `${variable} has a user or password that is not percent-encoded: ${redactProxy(proxy)}`,
+      `write a % in the user or password of ${variable} as %25 (and @ as %40, : as %3A, / as %2F)`,
+    );
+  }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw usageError(
       `${variable} names a ${parsed.protocol.slice(0, -1)} proxy (${redactProxy(proxy)}); tshup speaks to HTTP and HTTPS proxies only`,
@@ -34,15 +43,15 @@ export function proxyForUrl(target: URL, env: (name: string) => string | undefin
   return withScheme;
 }
 
-/** A proxy URL fit to print: its password, if any, replaced by `***`, even in a value that does not parse. */
+/**
+ * A proxy URL fit to print: whatever stands between the scheme and the last "@" is credentials, and
+ * only the user part is kept. Read off the text rather than a parsed URL: a password with "/" or "@"
+ * in it makes the URL parse with the password's tail as its host or path.
+ */
 export function redactProxy(proxy: string): string {
-  try {
-    const u = new URL(proxy);
-    if (u.password) u.password = "***";
-    return u.toString().replace(/\/$/, "");
-  } catch {
-    return proxy.replace(/^([^/]*\/\/[^/@:]*):[^/@]*@/, "$1:***@");
-  }
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)?(.*)@([^@]*)$/is.exec(proxy);
+  const shown = m ? `${m[1] ?? ""}${m[2]!.includes(":") ? `${m[2]!.slice(0, m[2]!.indexOf(":"))}:***` : m[2]}@${m[3]}` : proxy;
+  return shown.replace(/([^/])\/$/, "$1");
 }
 
 export function bypassesProxy(hostname: string, port: string, noProxy: string): boolean {
