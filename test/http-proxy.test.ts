@@ -140,6 +140,52 @@ async function startTlsFront(plainProxyUrl: string): Promise<{ port: number; sto
   };
 }
 
+/**
+ * A CONNECT proxy that misbehaves in one way: `junk-after-200` answers 200 with stray bytes after
+ * its headers and then tunnels; `drip` sends a 200 status line and then a header line every 300 ms,
+ * never ending its answer.
+ */
+async function startScriptedProxy(mode: "junk-after-200" | "drip"): Promise<{ url: string; stop(): Promise<void> }> {
+  const open = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const server = net.createServer((client) => {
+    open.add(client);
+    client.on("close", () => open.delete(client));
+    client.on("error", () => {});
+    client.once("data", (request) => {
+      const target = /^CONNECT (\S+):(\d+) /.exec(request.toString("latin1"));
+      if (!target) return client.destroy();
+      if (mode === "drip") {
+        client.write("HTTP/1.1 200 OK\r\n");
+        const timer = setInterval(() => client.write("X-Waiting: yes\r\n"), 300);
+        timers.add(timer);
+        client.on("close", () => clearInterval(timer));
+        return;
+      }
+      const upstream = net.connect(Number(target[2]), target[1]!.replace(/^\[|\]$/g, ""), () => {
+        client.write("HTTP/1.1 200 Connection established\r\n\r\nJUNK");
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      open.add(upstream);
+      upstream.on("close", () => {
+        open.delete(upstream);
+        client.destroy();
+      });
+      upstream.on("error", () => client.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      for (const s of open) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 const PROXY_VARS = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
 
 for (const variant of cliVariants()) {
@@ -299,6 +345,21 @@ for (const variant of cliVariants()) {
         assert.ok(!`${r.stdout}${r.stderr}`.includes("s3cret"), "the password is never printed");
       }
       assert.equal(standin.requests.length, asked, "no request was made");
+    });
+
+    test("a CONNECT answer with stray bytes after it still tunnels; one that never ends is cut off", async (t) => {
+      const junk = await startScriptedProxy("junk-after-200");
+      t.after(() => junk.stop());
+      const tunnelled = await install({ HTTPS_PROXY: junk.url });
+      assert.equal(tunnelled.code, 0, tunnelled.stderr);
+
+      const drip = await startScriptedProxy("drip");
+      t.after(() => drip.stop());
+      const started = Date.now();
+      const cut = await install({ HTTPS_PROXY: drip.url }, ["--timeout", "1"]);
+      assert.equal(cut.code, 4, cut.stderr);
+      assert.match(cut.json.error.message, /through the HTTP proxy http:\/\/127\.0\.0\.1:\d+: the proxy did not complete its answer to CONNECT within 1 s/);
+      assert.ok(Date.now() - started < 30_000, `ended after ${Date.now() - started} ms`);
     });
 
     test("a proxy that wants a password: credentials in the URL work; a refusal names the proxy and is not retried", async () => {

@@ -188,7 +188,12 @@ export class Http {
             // Not retried: a server that drips its answer will drip it again.
             const err = Object.assign(new Error(`no complete answer within ${seconds} s`), { code: "EDEADLINE" });
             if (res) res.destroy(err);
-            else req.destroy(err);
+            else {
+              req.destroy(err);
+              // A request still waiting for its socket (a proxy tunnel being set up) emits nothing
+              // when destroyed.
+              reject(err);
+            }
           }, opts.deadlineMs);
           req.on("close", () => clearTimeout(deadline));
         }
@@ -407,7 +412,9 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
   }
   let out;
   const withProxyItself = proxy !== null && (err as { atProxy?: boolean }).atProxy === true;
-  const isTls = TLS_CODES.test(code) || /certificate|self[- ]signed|tls|ssl/i.test(reason);
+  // "Client network socket disconnected before secure TLS connection was established" is a cut
+  // connection, not a certificate that failed.
+  const isTls = code !== "ECONNRESET" && (TLS_CODES.test(code) || /certificate|self[- ]signed|tls|ssl/i.test(reason));
   if (withProxyItself && isTls) {
     out = networkError(
       `TLS verification failed for the HTTP proxy ${redactProxy(proxy)} (on the way to ${url}): ${reason}`,

@@ -92,7 +92,14 @@ class TunnelingProxyAgent extends https.Agent {
       ...(this.endpoint.tls ? proxyTlsOptions(host, this.opts.secureContext) : {}),
     });
     let settled = false;
+    // The socket's idle timeout alone would let a proxy that drips its answer a line at a time hold
+    // the run for ever: the whole CONNECT exchange gets the same time in all.
+    const deadline = setTimeout(
+      () => request.destroy(Object.assign(new Error(`the proxy did not complete its answer to CONNECT within ${this.opts.timeoutMs / 1000} s`), { code: "ETIMEDOUT" })),
+      this.opts.timeoutMs,
+    );
     const done = (err: Error | null, socket?: Duplex) => {
+      clearTimeout(deadline);
       if (settled) return;
       settled = true;
       callback?.(err, socket as Duplex);
@@ -103,8 +110,9 @@ class TunnelingProxyAgent extends https.Agent {
         socket.destroy();
         return done(refusedConnect(response.statusCode ?? 0));
       }
-      // Bytes the proxy sent after its answer belong to the tunnel.
-      if (head.length > 0) socket.unshift(head);
+      // Bytes after the answer, before our TLS hello, cannot be the target's (in TLS the client
+      // speaks first): they are the proxy's own leftovers, and dropped as curl and browsers do.
+      void head;
       done(null, super.createConnection({ ...options, socket } as tls.ConnectionOptions) as unknown as Duplex);
     });
     request.once("timeout", () => request.destroy(atProxy(Object.assign(new Error(`the proxy did not answer CONNECT for ${this.opts.timeoutMs / 1000} s`), { code: "ETIMEDOUT" }))));
