@@ -88,14 +88,13 @@ class TunnelingProxyAgent extends https.Agent {
       setHost: false,
       headers,
       agent: false,
-      timeout: this.opts.timeoutMs,
       ...(this.endpoint.tls ? proxyTlsOptions(host, this.opts.secureContext) : {}),
     });
     let settled = false;
-    // The socket's idle timeout alone would let a proxy that drips its answer a line at a time hold
-    // the run for ever: the whole CONNECT exchange gets the same time in all.
+    // The whole CONNECT exchange, not only each silence, gets --timeout: an idle timeout alone would
+    // let a proxy that drips its answer a line at a time hold the run for ever.
     const deadline = setTimeout(
-      () => request.destroy(Object.assign(new Error(`the proxy did not complete its answer to CONNECT within ${this.opts.timeoutMs / 1000} s`), { code: "ETIMEDOUT" })),
+      () => request.destroy(atProxy(Object.assign(new Error(`the proxy did not complete its answer to CONNECT within ${this.opts.timeoutMs / 1000} s`), { code: "ETIMEDOUT" }))),
       this.opts.timeoutMs,
     );
     const done = (err: Error | null, socket?: Duplex) => {
@@ -104,18 +103,16 @@ class TunnelingProxyAgent extends https.Agent {
       settled = true;
       callback?.(err, socket as Duplex);
     };
-    request.once("connect", (response, socket, head) => {
+    // Bytes after the answer, before our TLS hello, cannot be the target's (in TLS the client speaks
+    // first): they are the proxy's own leftovers, and are left unread.
+    request.once("connect", (response, socket) => {
       request.removeAllListeners();
       if (response.statusCode !== 200) {
         socket.destroy();
         return done(refusedConnect(response.statusCode ?? 0));
       }
-      // Bytes after the answer, before our TLS hello, cannot be the target's (in TLS the client
-      // speaks first): they are the proxy's own leftovers, and dropped as curl and browsers do.
-      void head;
       done(null, super.createConnection({ ...options, socket } as tls.ConnectionOptions) as unknown as Duplex);
     });
-    request.once("timeout", () => request.destroy(atProxy(Object.assign(new Error(`the proxy did not answer CONNECT for ${this.opts.timeoutMs / 1000} s`), { code: "ETIMEDOUT" }))));
     request.once("error", (err) => done(atProxy(err)));
     request.end();
     return undefined as unknown as Duplex;
