@@ -402,9 +402,8 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
   const e = err as { message?: string };
   const code = errorCode(err);
   const reason = (e.message ?? String(err)).replace(/\s+/g, " ");
-  const refusedStatus = (err as { proxyRefusedStatus?: number }).proxyRefusedStatus;
-  if (proxy && refusedStatus !== undefined) {
-    const status = refusedStatus;
+  const status = (err as { proxyRefusedStatus?: number }).proxyRefusedStatus;
+  if (proxy && status !== undefined) {
     const out = proxyRefusal(url, proxy, status, err);
     // A 5xx from the proxy (its upstream failed) may pass; a refusal (403, 407) will not.
     (out as { retryCode?: string }).retryCode = status >= 500 ? "EPROXYUPSTREAM" : "EPROXYREFUSED";

@@ -30,21 +30,26 @@ function refusedConnect(status: number): Error {
 }
 
 export function proxyAgents(proxy: string, opts: ProxyAgentOptions): ProxyAgents {
-  const url = new URL(proxy);
+  const endpoint = proxyEndpoint(new URL(proxy));
   return {
-    http: new ForwardingProxyAgent(url, opts),
-    https: new TunnelingProxyAgent(url, opts),
+    http: new ForwardingProxyAgent(endpoint, opts),
+    https: new TunnelingProxyAgent(endpoint, opts),
   };
 }
 
-function proxyEndpoint(proxy: URL): { host: string; port: number; tls: boolean } {
-  const secure = proxy.protocol === "https:";
-  return { host: proxy.hostname.replace(/^\[|\]$/g, ""), port: Number(proxy.port) || (secure ? 443 : 80), tls: secure };
+/** Where the proxy is, and the `Proxy-Authorization` its URL's user and password make (null without). */
+interface ProxyEndpoint {
+  host: string;
+  port: number;
+  tls: boolean;
+  credentials: string | null;
 }
 
-function basicCredentials(proxy: URL): string | null {
-  if (!proxy.username && !proxy.password) return null;
-  return `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}`;
+function proxyEndpoint(proxy: URL): ProxyEndpoint {
+  const secure = proxy.protocol === "https:";
+  const credentials =
+    proxy.username || proxy.password ? `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString("base64")}` : null;
+  return { host: proxy.hostname.replace(/^\[|\]$/g, ""), port: Number(proxy.port) || (secure ? 443 : 80), tls: secure, credentials };
 }
 
 /**
@@ -62,14 +67,11 @@ const bracketed = (host: string) => (host.includes(":") ? `[${host}]` : host);
  * it, as curl does.
  */
 class TunnelingProxyAgent extends https.Agent {
-  private readonly endpoint: ReturnType<typeof proxyEndpoint>;
-
   constructor(
-    private readonly proxy: URL,
+    private readonly endpoint: ProxyEndpoint,
     private readonly opts: ProxyAgentOptions,
   ) {
     super({ keepAlive: false, timeout: opts.timeoutMs, ...(opts.secureContext ? { secureContext: opts.secureContext } : {}), rejectUnauthorized: !opts.insecure });
-    this.endpoint = proxyEndpoint(proxy);
   }
 
   // https.Agent's hook for a new connection. Node's agent always passes the callback and takes a
@@ -77,8 +79,7 @@ class TunnelingProxyAgent extends https.Agent {
   override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
     const target = `${bracketed(String(options.host))}:${options.port ?? 443}`;
     const headers: Record<string, string> = { host: target, connection: "close" };
-    const credentials = basicCredentials(this.proxy);
-    if (credentials) headers["proxy-authorization"] = credentials;
+    if (this.endpoint.credentials) headers["proxy-authorization"] = this.endpoint.credentials;
     const { host, port } = this.endpoint;
     const request = (this.endpoint.tls ? https : http).request({
       method: "CONNECT",
@@ -125,14 +126,11 @@ class TunnelingProxyAgent extends https.Agent {
  * configurations), so an http:// mirror would be refused.
  */
 class ForwardingProxyAgent extends http.Agent {
-  private readonly endpoint: ReturnType<typeof proxyEndpoint>;
-
   constructor(
-    private readonly proxy: URL,
+    private readonly endpoint: ProxyEndpoint,
     private readonly opts: ProxyAgentOptions,
   ) {
     super({ keepAlive: false, timeout: opts.timeoutMs });
-    this.endpoint = proxyEndpoint(proxy);
   }
 
   // http.Agent's internal hook (not in @types/node): the request constructor calls it before the
@@ -141,8 +139,7 @@ class ForwardingProxyAgent extends http.Agent {
     const host = options.host ?? options.hostname ?? "localhost";
     const port = Number(options.port) || 80;
     req.path = `http://${bracketed(host)}${port === 80 ? "" : `:${port}`}${req.path}`;
-    const credentials = basicCredentials(this.proxy);
-    if (credentials) req.setHeader("proxy-authorization", credentials);
+    if (this.endpoint.credentials) req.setHeader("proxy-authorization", this.endpoint.credentials);
     const viaProxy = { ...options, host: this.endpoint.host, hostname: this.endpoint.host, port: this.endpoint.port };
     (http.Agent.prototype as unknown as { addRequest(r: http.ClientRequest, o: object): void }).addRequest.call(this, req, viaProxy);
   }
