@@ -52,17 +52,17 @@ export async function bundle({ outfile = path.join(root, "dist", "tshup.cjs"), e
 }
 
 /**
- * esbuild gives each file that imports a built-in module (`import fs from "node:fs"`) its own ES-module
- * view of it: a fresh object with a getter defined for every export. Over a hundred such imports
- * made every run define thousands of getters (2 ms of a no-op run). Routing every import of a
- * built-in through one module that re-exports it makes one view per built-in, shared by all.
- */
-/**
  * Built-ins that a run with nothing to do never calls, loaded when first used: node:fs/promises
  * brings eight internal modules with it (readline among them), about 1 ms of every run.
  */
 const LOADED_ON_FIRST_USE = new Set(["fs/promises"]);
 
+/**
+ * esbuild gives each file that imports a built-in module (`import fs from "node:fs"`) its own ES-module
+ * view of it: a fresh object with a getter defined for every export. Over a hundred such imports
+ * made every run define thousands of getters (2 ms of a no-op run). Routing every import of a
+ * built-in through one module that re-exports it makes one view per built-in, shared by all.
+ */
 const oneViewPerBuiltin = {
   name: "one-view-per-builtin",
   setup(b) {

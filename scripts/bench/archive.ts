@@ -126,11 +126,11 @@ export function benchArchive(scale: number, order: MemberOrder = "sorted"): Benc
     }
     const tmp = `${file}.tmp`;
     const flags = "--owner=root:0 --group=root:0 --mtime='UTC 2015-03-02' --format=gnu";
-    const members =
+    const tarCommand =
       order === "sorted"
         ? `tar --sort=name ${flags} -C "${work}" -c teleport`
         : `(cd "${work}" && { echo teleport; echo teleport/tsh; find teleport -mindepth 1 ! -path teleport/tsh | LC_ALL=C sort; } | tar --no-recursion ${flags} -T - -c)`;
-    const made = spawnSync("bash", ["-c", `set -o pipefail; ${members} | gzip -n > "${tmp}"`], { stdio: ["ignore", "inherit", "inherit"] });
+    const made = spawnSync("bash", ["-c", `set -o pipefail; ${tarCommand} | gzip -n > "${tmp}"`], { stdio: ["ignore", "inherit", "inherit"] });
     if (made.status !== 0) throw new Error(`making ${file} failed (exit ${made.status})`);
     const listed = spawnSync("tar", ["-tzf", tmp], { encoding: "utf8", maxBuffer: 64 * MB });
     if (listed.status !== 0) throw new Error(`tar -tzf ${tmp} failed: ${listed.stderr}`);
