@@ -1,6 +1,7 @@
 // What every part of the bench shares: the row it reports, the median it takes, how it times a
-// command, the Node the executables embed, and the tools it needs.
+// command and reads what a run recorded at exit, the Node the executables embed, and the tools it needs.
 import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,6 +39,23 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv): Prom
       else resolve({ ms, stderr });
     });
   });
+}
+
+/** What scripts/bench/exit-figures.cjs records of a run it was preloaded into. */
+export interface ExitFigures {
+  rss: number;
+  cpuMs: number;
+  written: number | null;
+  cancelled: number | null;
+}
+
+/** node's arguments that preload exit-figures.cjs, and the environment that tells it where to write. */
+export function withExitFigures(file: string): { nodeArgs: string[]; env: NodeJS.ProcessEnv } {
+  return { nodeArgs: ["-r", path.join(ROOT, "scripts", "bench", "exit-figures.cjs")], env: { TSHUP_BENCH_FIGURES_FILE: file } };
+}
+
+export function readExitFigures(file: string): ExitFigures {
+  return JSON.parse(fs.readFileSync(file, "utf8")) as ExitFigures;
 }
 
 /** The unmodified Node 22 the executables embed, from the build cache; null when not fetched yet. */

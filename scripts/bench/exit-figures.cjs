@@ -1,12 +1,13 @@
-// Preloaded into a benchmarked tshup run (node -r): records at exit, as JSON, the process's peak
-// resident set (VmHWM on Linux; getrusage's maxrss there also counts pages touched around
-// fork/exec), the bytes it passed to write() (wchar in /proc/self/io), and of those the bytes that
-// never reached the disk because their file went before writeback (cancelled_write_bytes).
+// Preloaded into a benchmarked run (node -r): records at exit, as JSON, the process's peak resident
+// set (VmHWM on Linux; getrusage's maxrss there also counts pages touched around fork/exec), the CPU
+// time of all its threads, the bytes it passed to write() (wchar in /proc/self/io), and of those the
+// bytes that never reached the disk because their file went before writeback (cancelled_write_bytes).
 const fs = require("node:fs");
 process.on("exit", () => {
-  const file = process.env.TSHUP_BENCH_RSS_FILE;
+  const file = process.env.TSHUP_BENCH_FIGURES_FILE;
   if (!file) return;
-  const figures = { rss: process.resourceUsage().maxRSS * 1024, written: null, cancelled: null };
+  const usage = process.resourceUsage();
+  const figures = { rss: usage.maxRSS * 1024, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, written: null, cancelled: null };
   try {
     const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
     if (hwm) figures.rss = Number(hwm[1]) * 1024;

@@ -9,10 +9,9 @@ import path from "node:path";
 import { startStandin, type Standin } from "../../test/support/standin.js";
 import { PARTIAL_WRITE_BUFFER } from "../../src/io/download.js";
 import { BENCH_VERSION, benchArchive, type MemberOrder } from "./archive.js";
-import { median, pinnedNode, requireTool, ROOT, timed, timeMs, type BenchRow } from "./common.js";
+import { median, pinnedNode, readExitFigures, requireTool, ROOT, timed, timeMs, withExitFigures, type BenchRow } from "./common.js";
 
 const CLI = path.join(ROOT, "dist", "tshup.cjs");
-const RSS_HOOK = path.join(ROOT, "scripts", "bench", "rss-hook.cjs");
 const MB = 1024 * 1024;
 
 const mb = (n: number) => `${(n / MB).toFixed(0)} MiB`;
@@ -49,13 +48,14 @@ async function measureSize(standin: Standin, proxyAddr: string, node: string, sc
     const home = path.join(work, `home-${scale}-${i}`);
     fs.mkdirSync(home);
     const figuresFile = path.join(work, `figures-${scale}-${i}`);
-    const t = await timeMs(node, ["-r", RSS_HOOK, CLI, "--proxy", proxyAddr, "--yes", "--quiet", "--no-modify-path", "--no-config"], {
+    const hook = withExitFigures(figuresFile);
+    const t = await timeMs(node, [...hook.nodeArgs, CLI, "--proxy", proxyAddr, "--yes", "--quiet", "--no-modify-path", "--no-config"], {
       ...env,
+      ...hook.env,
       HOME: home,
       TSHUP_HOME: path.join(home, "root"),
-      TSHUP_BENCH_RSS_FILE: figuresFile,
     });
-    const figures = JSON.parse(fs.readFileSync(figuresFile, "utf8")) as { rss: number; written: number | null; cancelled: number | null };
+    const figures = readExitFigures(figuresFile);
     fs.rmSync(home, { recursive: true, force: true });
     if (i < 0) continue;
     pipeline.push(p);

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { linux, startStandin } from "../../test/support/standin.js";
-import { median, pinnedNode, ROOT, type BenchRow } from "./common.js";
+import { median, pinnedNode, readExitFigures, ROOT, withExitFigures, type BenchRow } from "./common.js";
 
 const CLI = path.join(ROOT, "dist", "tshup.cjs");
 const VERSION = "17.5.1";
@@ -37,18 +37,19 @@ export async function benchProxies(rounds = 15): Promise<BenchRow[]> {
     // One home per number of proxies: the install remembers its proxies, so runs that alternated
     // between one and twenty in one home would each have that to write.
     const envFor = (n: number) => ({ HOME: path.join(home, String(n)), PATH: "/usr/bin:/bin", TELEPORT_CDN_BASE_URL: standin.cdnUrl });
-    const timed = (args: string[], what: string, n: number) =>
+    const timed = (args: string[], what: string, n: number, extraEnv: NodeJS.ProcessEnv = {}) =>
       new Promise<number>((resolve, reject) => {
         const started = process.hrtime.bigint();
-        execFile(node, args, { env: envFor(n) }, (err, _stdout, stderr) => {
+        execFile(node, args, { env: { ...envFor(n), ...extraEnv } }, (err, _stdout, stderr) => {
           if (err) reject(new Error(`${what} failed: ${stderr.trim()}`));
           else resolve(Number(process.hrtime.bigint() - started) / 1e6);
         });
       });
     const addrs = (n: number) => proxies.slice(0, n).map((p) => p.addr);
-    const tshup = (command: readonly string[], n: number) =>
-      timed([CLI, ...command, "--ca-file", standin.caFile, ...addrs(n).flatMap((a) => ["--proxy", a])], `tshup ${command.join(" ")} with ${n} proxies`, n);
-    const bare = (n: number) => timed(["-e", BARE_GETS, standin.caFile, ...addrs(n)], `${n} bare GETs`, n);
+    const tshupArgs = (command: readonly string[], n: number) => [CLI, ...command, "--ca-file", standin.caFile, ...addrs(n).flatMap((a) => ["--proxy", a])];
+    const bareArgs = (n: number) => ["-e", BARE_GETS, standin.caFile, ...addrs(n)];
+    const tshup = (command: readonly string[], n: number) => timed(tshupArgs(command, n), `tshup ${command.join(" ")} with ${n} proxies`, n);
+    const bare = (n: number) => timed(bareArgs(n), `${n} bare GETs`, n);
     const install = ["install", "--yes", "--quiet", "--no-modify-path", "--no-config"];
     // Installs once in each home, so that every timed install below has nothing to do.
     for (const n of [1, PROXIES]) {
@@ -68,8 +69,31 @@ export async function benchProxies(rounds = 15): Promise<BenchRow[]> {
         times.many[j]!.push(await tshup(command, PROXIES));
       }
     }
+    // The client's own CPU, in rounds of their own so that the preloaded hook is not in the times
+    // above: what each further proxy costs tshup, against what it costs Node's bare GETs.
+    const figuresFile = path.join(home, "figures.json");
+    const cpuOf = async (args: string[], what: string, n: number) => {
+      const hook = withExitFigures(figuresFile);
+      await timed([...hook.nodeArgs, ...args], what, n, hook.env);
+      return readExitFigures(figuresFile).cpuMs;
+    };
+    const cpu = { bare1: [] as number[], bareN: [] as number[], one: [] as number[], many: [] as number[] };
+    const status = ["status", "--json"];
+    for (let i = 0; i < rounds; i++) {
+      cpu.bare1.push(await cpuOf(bareArgs(1), "1 bare GET", 1));
+      cpu.bareN.push(await cpuOf(bareArgs(PROXIES), `${PROXIES} bare GETs`, PROXIES));
+      cpu.one.push(await cpuOf(tshupArgs(status, 1), "tshup status with 1 proxy", 1));
+      cpu.many.push(await cpuOf(tshupArgs(status, PROXIES), `tshup status with ${PROXIES} proxies`, PROXIES));
+    }
+    const perProxy = (one: number[], many: number[]) => (median(many) - median(one)) / (PROXIES - 1);
+    const cpuRow: BenchRow = {
+      name: "status, client CPU per further proxy",
+      value: `tshup ${perProxy(cpu.one, cpu.many).toFixed(1)} ms, Node's own GET ${perProxy(cpu.bare1, cpu.bareN).toFixed(1)} ms`,
+      target: "",
+      ok: true,
+    };
     const floor = median(times.bareN) - median(times.bare1);
-    return commands.map(([label], j) => {
+    const rows = commands.map(([label], j): BenchRow => {
       const one = median(times.one[j]!);
       const many = median(times.many[j]!);
       const ratio = many / one;
@@ -80,6 +104,7 @@ export async function benchProxies(rounds = 15): Promise<BenchRow[]> {
         ok: ratio <= 1.3,
       };
     });
+    return [...rows, cpuRow];
   } finally {
     await standin.close();
     fs.rmSync(home, { recursive: true, force: true });
