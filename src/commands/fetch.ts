@@ -9,7 +9,7 @@ import { TshupError, usageError, fsError, networkError, systemError, verificatio
 import { onAbort } from "../io/abort.js";
 import { commitVersion, newStagingDir, type VersionRecord } from "../io/store.js";
 import type { Extracted } from "../io/extract.js";
-import { ensureWorkDir } from "../io/fsx.js";
+import { ensureWorkDir, removeIfEmpty } from "../io/fsx.js";
 import type { Target } from "./facts.js";
 
 export const DEFAULT_CDN = "https://cdn.teleport.dev";
@@ -66,12 +66,13 @@ export function voucherText(vouchedBy: ReturnType<typeof hashSource>, url: strin
 /**
  * Downloads, verifies, runs once and moves into versions/<id>: nothing is runnable before the hash
  * matched. Whatever fails, the staged files go at once (a signal too), and a full disk also drops
- * the partial download, so the disk is left as it was found.
+ * the partial download, so the disk is left as it was found; the work directories go once empty.
  */
 export async function installVersion(ctx: Context, target: Target, base: string): Promise<VersionRecord> {
   const staged: string[] = [];
   const dropStaged = () => {
     for (const dir of staged) fs.rmSync(dir, { recursive: true, force: true });
+    removeIfEmpty(ctx.layout.stagingDir);
   };
   const forget = onAbort(dropStaged);
   try {
@@ -104,6 +105,9 @@ export async function installVersion(ctx: Context, target: Target, base: string)
     throw err;
   } finally {
     forget();
+    // After a success the staged directory is versions/<id>: only the emptied work areas go.
+    dropStaged();
+    removeIfEmpty(ctx.layout.downloadsDir);
   }
 }
 

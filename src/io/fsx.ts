@@ -251,6 +251,19 @@ export async function ensureWorkDir(dir: string, mode = 0o755): Promise<void> {
   }
 }
 
+/**
+ * Removes a work directory that a run left empty, so a failed or finished run leaves no empty
+ * husk; one still holding something (a partial download kept for resume), or a link planted in
+ * its place (rmdir never follows one), stays. Synchronous, as a signal's cleanup must be.
+ */
+export function removeIfEmpty(dir: string): void {
+  try {
+    fsSync.rmdirSync(dir);
+  } catch {
+    // Not empty, not there, or not ours to remove: it stays.
+  }
+}
+
 /** versions/ and bin/ hold what users run: a link there is refused rather than followed or replaced. */
 export async function requireRealDir(dir: string): Promise<void> {
   const st = lstatOrNull(dir);
