@@ -118,7 +118,7 @@ export const COMMANDS = {
       [3, "something to do: not installed, outside a window, or not the target"],
       USAGE_EXIT,
       [4, "network: a proxy unreachable or not answering as Teleport does"],
-      [6, "incompatible: the clusters' windows do not overlap"],
+      [6, "incompatible: the clusters' windows do not overlap, or a tshup use pin lies outside one"],
     ],
   },
   list: {

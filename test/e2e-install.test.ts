@@ -253,7 +253,7 @@ for (const variant of cliVariants()) {
       assert.match(text.stdout, /^last run: 2026-12-01T00:00:00\.000Z install\]0;owned: failed with exit 4: \[2Jx+\.\.\./m);
     });
 
-    test("a use pin outside the cluster's window is exit 6 that says how to lift it", async (t) => {
+    test("a use pin outside the cluster's window is exit 6 that says how to lift it, from install and status", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();
       t.after(h.cleanup);
@@ -266,6 +266,17 @@ for (const variant of cliVariants()) {
       assert.equal(r.code, 6, r.stderr);
       assert.match(r.json.error.hint, /pinned by tshup use; lift the pin with tshup --version V/);
       assert.match(activeTshVersion(h.root), /v16\.4\.3 /, "the pinned tsh is still the active one");
+      // status says the same, and still shows what runs now against the cluster.
+      const s = await runCli(variant, ["status", "--json"], { env: h.env });
+      assert.equal(s.code, 6, s.stderr);
+      assert.equal(s.json.version, "16.4.3");
+      assert.deepEqual(s.json.clusters.map((c: any) => [c.server_version, c.compatible]), [["18.0.0", false]]);
+      assert.match(s.json.error.hint, /pinned by tshup use/);
+      const text = await runCli(variant, ["status"], { env: h.env });
+      assert.equal(text.code, 6, text.stderr);
+      assert.match(text.stdout, /^active: {2}tsh 16\.4\.3$/m);
+      assert.match(text.stdout, /runs 18\.0\.0, wants 18\.0\.0: NOT compatible$/m);
+      assert.match(text.stderr, /^tshup: error: tsh 16\.4\.3 is too old for the proxy/m);
     });
 
     test("--keep prunes old versions but never the active one; --version pins inside the window", async (t) => {

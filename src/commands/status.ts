@@ -3,8 +3,10 @@ import { actionFor } from "../core/choose.js";
 import { changesTsh, makePlan } from "../core/plan.js";
 import { clusterReport } from "../core/report.js";
 import { readLastRun } from "../io/store.js";
-import { queryClusters, resolveProxies } from "./clusters.js";
-import { gatherLocalFacts, servingVersion } from "./facts.js";
+import { TshupError } from "../core/errors.js";
+import type { VersionRecord } from "../io/store.js";
+import { queryClusters, resolveProxies, type QueriedCluster } from "./clusters.js";
+import { gatherLocalFacts, installedAndActive, servingVersion, type LocalFacts } from "./facts.js";
 import { describeSettings } from "./settings.js";
 
 /**
@@ -16,7 +18,15 @@ export async function runStatus(ctx: Context): Promise<number> {
   const { report, layout, opts, host } = ctx;
   const proxies = await resolveProxies(ctx);
   const clusters = await queryClusters(ctx, proxies);
-  const facts = await gatherLocalFacts(ctx, clusters, { quiet: true, effects: false });
+  let facts: LocalFacts;
+  try {
+    facts = await gatherLocalFacts(ctx, clusters, { quiet: true, effects: false });
+  } catch (err) {
+    // No version can be chosen (a `tshup use` pin outside a window, windows that do not overlap):
+    // the error says why, and status still shows what runs now against each cluster.
+    if (err instanceof TshupError && err.code === "incompatible") await reportActiveOnly(ctx, clusters);
+    throw err;
+  }
   const plan = makePlan(facts.plan);
   const { installed, activeId, active } = facts;
   const target = facts.groups[0]!.target;
@@ -44,11 +54,7 @@ export async function runStatus(ctx: Context): Promise<number> {
   }
   if (!opts.json && !opts.quiet) {
     const out = (s: string) => host.stdout.write(`${s}\n`);
-    out(`active:  ${active ? `tsh ${active.version}${active.id !== active.version ? ` (${active.id})` : ""}` : "none"}`);
-    for (const c of report.clusters) {
-      const verdict = c.compatible === null ? "no tsh installed for it" : c.compatible ? "compatible" : "NOT compatible";
-      out(`cluster: ${c.cluster || c.proxy} (${c.proxy}) runs ${c.server_version}, wants ${c.target}: ${verdict}`);
-    }
+    printActiveAndClusters(ctx, active);
     if (lastRun) out(`last run: ${lastRun.at} ${lastRun.command}: ${lastRun.ok ? `ok, tsh ${lastRun.version ?? "none"}${lastRun.changed ? " (changed)" : ""}` : `failed with exit ${lastRun.exit_code}: ${lastRun.error?.message ?? "interrupted"}`}`);
     const remembered = describeSettings(facts.state.settings);
     if (remembered.length) out(`remembered: ${remembered.join("; ")}`);
@@ -57,4 +63,23 @@ export async function runStatus(ctx: Context): Promise<number> {
     out(pending ? `action:  ${report.action === "none" ? "update aliases" : `${report.action} to ${target.version}`} (run tshup)` : "action:  none, up to date");
   }
   return pending ? 3 : 0;
+}
+
+async function reportActiveOnly(ctx: Context, clusters: QueriedCluster[]): Promise<void> {
+  const { report } = ctx;
+  const { installed, active } = await installedAndActive(ctx);
+  report.version = active?.version ?? null;
+  report.previous = report.version;
+  report.installed = installed.map((r) => r.version);
+  report.clusters = clusters.map((c) => clusterReport(c, active?.version ?? null));
+  if (!ctx.opts.json && !ctx.opts.quiet) printActiveAndClusters(ctx, active);
+}
+
+function printActiveAndClusters(ctx: Context, active: VersionRecord | null): void {
+  const out = (s: string) => ctx.host.stdout.write(`${s}\n`);
+  out(`active:  ${active ? `tsh ${active.version}${active.id !== active.version ? ` (${active.id})` : ""}` : "none"}`);
+  for (const c of ctx.report.clusters) {
+    const verdict = c.compatible === null ? "no tsh installed for it" : c.compatible ? "compatible" : "NOT compatible";
+    out(`cluster: ${c.cluster || c.proxy} (${c.proxy}) runs ${c.server_version}, wants ${c.target}: ${verdict}`);
+  }
 }
