@@ -206,6 +206,47 @@ for (const variant of cliVariants()) {
       assert.equal(still.json.last_run.exit_code, 4, "a dry run is not an install run");
     });
 
+    test("bin/tctl follows --tools as it widens and narrows on the same version, and the plan says so", async (t) => {
+      proxy.update({ serverVersion: "17.5.1" });
+      const h = await freshHome();
+      t.after(h.cleanup);
+      const tctl = path.join(h.root, "bin", "tctl");
+      const linkedToTctl = () => fs.realpathSync(tctl) === fs.realpathSync(path.join(h.root, "versions", "17.5.1", "tctl"));
+      assert.equal((await h.run([])).code, 0);
+      assert.ok(!fs.existsSync(tctl));
+
+      const widenDry = await h.run(["--tools", "tsh,tctl", "--dry-run"]);
+      assert.equal(widenDry.code, 3);
+      assert.ok(widenDry.json.steps.some((s: any) => /^put tctl in \S*\/bin\/tctl$/.test(s.detail)), JSON.stringify(widenDry.json.steps));
+      const widened = await h.run(["--tools", "tsh,tctl"]);
+      assert.equal(widened.code, 0, widened.stderr);
+      assert.ok(linkedToTctl(), "the tctl the run downloaded is in bin/");
+      assert.ok(widened.json.steps.some((s: any) => s.step === "tools" && s.status === "done" && /^tctl is in /.test(s.detail)), JSON.stringify(widened.json.steps));
+
+      // An entry that went missing is something to do for status, and the next routine run puts it back.
+      await fsp.rm(tctl);
+      const status = await runCli(variant, ["status", "--json"], { env: h.env });
+      assert.equal(status.code, 3, status.stderr);
+      assert.deepEqual(status.json.plan.tools, { link: ["tctl"], remove: [] });
+      const statusText = await runCli(variant, ["status"], { env: h.env });
+      assert.match(statusText.stdout, /^tools: {3}tctl would be put in bin$/m);
+      assert.match(statusText.stdout, /^action: {2}update the tools in bin \(run tshup\)$/m);
+      assert.equal((await h.run([])).code, 0);
+      assert.ok(linkedToTctl());
+
+      const narrowDry = await h.run(["--tools", "tsh", "--dry-run"]);
+      assert.equal(narrowDry.code, 3);
+      assert.ok(narrowDry.json.steps.some((s: any) => /^remove \S*\/bin\/tctl \(tctl is no longer asked for\)$/.test(s.detail)), JSON.stringify(narrowDry.json.steps));
+      assert.ok(linkedToTctl(), "a dry run changes nothing");
+      const narrowed = await h.run(["--tools", "tsh"]);
+      assert.equal(narrowed.code, 0, narrowed.stderr);
+      assert.ok(!fs.existsSync(tctl), "bin/tctl goes when tctl is no longer asked for");
+      assert.match(activeTshVersion(h.root), /v17\.5\.1 /);
+      const settled = await runCli(variant, ["status", "--json"], { env: h.env });
+      assert.equal(settled.code, 0, settled.stderr);
+      assert.deepEqual(settled.json.plan.tools, { link: [], remove: [] });
+    });
+
     test("a run that only changes a remembered choice, or adopts an earlier release's root, says so in plan and report", async (t) => {
       proxy.update({ serverVersion: "17.5.1" });
       const h = await freshHome();

@@ -152,8 +152,9 @@ export async function gatherLocalFacts(
   const groups = planGroups(ctx, clusters, have.active);
   const aliasNames = [...new Set([...state.aliases, ...groups.flatMap((g) => (g.alias ? [g.alias] : []))])];
   const effects = opts.effects ?? true;
-  const [aliasIds, pathEdits, seeded] = await Promise.all([
+  const [aliasIds, linkedTools, pathEdits, seeded] = await Promise.all([
     Promise.all(aliasNames.map((a) => platform.readAliasId(layout, a))),
+    platform.linkedTools(layout),
     effects && ctx.opts.modifyPath ? platform.addToPath(layout, { dryRun: true }).then((r) => r.edits.filter((e) => e.action !== "unchanged")) : null,
     effects && ctx.opts.seedConfig
       ? import("./config.js").then(({ seedConfig }) => seedConfig(ctx, clusters, (c) => tshPathFor(ctx, groups, c), { dryRun: true, quiet: opts.quiet }))
@@ -166,6 +167,7 @@ export async function gatherLocalFacts(
     groups: groups.map((g) => ({ id: g.target.id, version: g.target.version, clusters: g.clusters.map((c) => `${c.cluster || c.proxy} runs ${c.serverVersion}`), alias: g.alias })),
     installed: have.installed.map((r) => ({ id: r.id, version: r.version, hasTools: hasTools(r, ctx.opts.tools) })),
     active: have.active ? { id: have.active.id, version: have.active.version } : null,
+    tools: { wanted: ctx.opts.tools, linked: linkedTools },
     aliases,
     rememberedAliases: state.aliases,
     path: pathEdits,

@@ -114,18 +114,26 @@ async function executePlan(ctx: Context, run: { clusters: QueriedCluster[]; prox
   }
   const active = facts.active;
   if (plan.activate) {
-    await stage(ctx, "activate", () => platform.activate(layout, records.get(plan.activate!.id)!));
+    await stage(ctx, "activate", () => platform.activate(layout, records.get(plan.activate!.id)!, ctx.opts.tools));
     addStep(report, "activate", "done", `tsh ${plan.activate.version} is now the active tsh${active ? ` (was ${active.version})` : ""}`);
   } else {
     addStep(report, "activate", "skipped", `tsh ${facts.groups[0]!.target.version} is already active`);
+    // Without a switch, a widened or narrowed --tools changes only those tools' entries.
+    const record = records.get(facts.groups[0]!.target.id)!;
+    await stage(ctx, "tools", async () => {
+      for (const t of plan.tools.link) await platform.setTool(layout, t, record);
+      for (const t of plan.tools.remove) await platform.setTool(layout, t, null);
+    });
   }
+  for (const t of plan.tools.link) addStep(report, "tools", "done", `${t} is in ${layout.binDir}`);
+  for (const t of plan.tools.remove) addStep(report, "tools", "done", `removed ${t} from ${layout.binDir} (no longer asked for)`);
   report.version = facts.groups[0]!.target.version;
   try {
     await finishInstall(ctx, { ...run, records });
   } catch (err) {
     // A step after the switch failed: the tsh that worked before this run is the one left active.
     if (plan.activate && active && active.id !== plan.activate.id) {
-      await platform.activate(layout, active).then(
+      await platform.activate(layout, active, facts.plan.tools.linked).then(
         () => {
           addStep(report, "rollback", "done", `tsh ${active.version} is active again`);
           report.version = active.version;

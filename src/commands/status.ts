@@ -1,6 +1,6 @@
 import { reportPaths, type Context } from "../context.js";
 import { actionFor } from "../core/choose.js";
-import { changesTsh, makePlan } from "../core/plan.js";
+import { changesTools, changesTsh, makePlan } from "../core/plan.js";
 import { clusterReport } from "../core/report.js";
 import { readLastRun } from "../io/store.js";
 import { TshupError } from "../core/errors.js";
@@ -37,9 +37,9 @@ export async function runStatus(ctx: Context): Promise<number> {
   report.clusters = clusters.map((c) => clusterReport(c, servingVersion(facts, c)));
   report.target = target.version;
   report.action = actionFor(active?.version ?? null, target.version, activeId === target.id);
-  const pending = changesTsh(plan);
+  const pending = changesTsh(plan) || changesTools(plan);
   if (!pending) report.action = "none";
-  report.plan = { install: plan.install, activate: plan.activate, aliases: plan.aliases };
+  report.plan = { install: plan.install, activate: plan.activate, tools: plan.tools, aliases: plan.aliases };
   report.settings = facts.state.settings;
   const lastRun = await readLastRun(layout);
   report.last_run = lastRun;
@@ -60,7 +60,10 @@ export async function runStatus(ctx: Context): Promise<number> {
     if (remembered.length) out(`remembered: ${remembered.join("; ")}`);
     for (const a of plan.aliases.link) out(`alias:   ${a.name} would run tsh ${a.version}`);
     for (const a of plan.aliases.remove) out(`alias:   ${a} would be removed`);
-    out(pending ? `action:  ${report.action === "none" ? "update aliases" : `${report.action} to ${target.version}`} (run tshup)` : "action:  none, up to date");
+    for (const t of plan.tools.link) out(`tools:   ${t} would be put in bin`);
+    for (const t of plan.tools.remove) out(`tools:   ${t} would be taken out of bin (no longer asked for)`);
+    const sameTsh = changesTools(plan) && !changesTsh(plan) ? "update the tools in bin" : "update aliases";
+    out(pending ? `action:  ${report.action === "none" ? sameTsh : `${report.action} to ${target.version}`} (run tshup)` : "action:  none, up to date");
   }
   return pending ? 3 : 0;
 }

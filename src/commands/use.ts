@@ -44,7 +44,8 @@ export async function runUse(ctx: Context): Promise<number> {
       if (pins) await writeState(layout, { ...state, settings: { ...state.settings, pin: record.version } });
       if (activates) {
         try {
-          await platform.activate(layout, record);
+          // A switch changes the version, not which tools bin/ holds.
+          await platform.activate(layout, record, await platform.linkedTools(layout));
         } catch (err) {
           if (pins) await writeState(layout, state).catch(() => {});
           throw err;

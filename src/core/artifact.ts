@@ -4,6 +4,10 @@ import type { PlatformName } from "../host.js";
 
 export type ArchiveKind = "tar.gz" | "zip" | "pkg";
 export type Tool = "tsh" | "tctl";
+/** A tool besides tsh: its bin/ entry can change without a switch. */
+export type ExtraTool = Exclude<Tool, "tsh">;
+/** Every tool tshup can put in bin/, tsh first. */
+export const ALL_TOOLS: readonly Tool[] = ["tsh", "tctl"];
 
 export interface ArtifactRequest {
   version: string;

@@ -3,6 +3,7 @@
  * gathered. `--dry-run`, the wizard's "tshup will:", `status` and the JSON report show this value,
  * and the install carries out exactly this value, so what tshup says it will do is what it does.
  */
+import type { ExtraTool, Tool } from "./artifact.js";
 import { compareVersions } from "./version.js";
 
 /** One tsh the plan needs, and the clusters it serves; `alias` is tsh-<cluster> for all but the first. */
@@ -18,6 +19,8 @@ export interface PlanFacts {
   /** Complete versions, newest first, and whether each holds every tool asked for. */
   installed: { id: string; version: string; hasTools: boolean }[];
   active: { id: string; version: string } | null;
+  /** The tools asked for, and those with an entry in bin/ now. */
+  tools: { wanted: readonly Tool[]; linked: readonly Tool[] };
   /** Where each alias tshup made points now (null: gone), and which aliases state.json lists. */
   aliases: Record<string, string | null>;
   rememberedAliases: string[];
@@ -38,6 +41,8 @@ export interface Plan {
   /** Versions to download, verify and install (already there: not listed, unless --force). */
   install: PlannedGroup[];
   activate: { id: string; version: string; from: string | null } | null;
+  /** Tools besides tsh to put in bin/ or take out of it, as --tools widened or narrowed. */
+  tools: { link: ExtraTool[]; remove: ExtraTool[] };
   aliases: { link: { name: string; id: string; version: string }[]; remove: string[] };
   path: { file: string; action: string }[] | null;
   config: string[] | null;
@@ -56,10 +61,16 @@ export function makePlan(f: PlanFacts): Plan {
   const link = wanted.filter((g) => f.aliases[g.alias!] !== g.id).map((g) => ({ name: g.alias!, id: g.id, version: g.version }));
   const remove = f.rememberedAliases.filter((a) => !wanted.some((g) => g.alias === a) && f.aliases[a] !== null);
   const after = [...f.installed.map((r) => ({ id: r.id, version: r.version })), ...install.filter((g) => !f.installed.some((r) => r.id === g.id))];
+  const others = (list: readonly Tool[]) => list.filter((t): t is ExtraTool => t !== "tsh");
+  const tools = {
+    link: others(f.tools.wanted).filter((t) => !f.tools.linked.includes(t)),
+    remove: others(f.tools.linked).filter((t) => !f.tools.wanted.includes(t)),
+  };
   return {
     groups: f.groups,
     install,
     activate,
+    tools,
     aliases: { link, remove },
     path: f.path,
     config: f.config,
@@ -89,10 +100,16 @@ export function changesTsh(p: Plan): boolean {
   return p.install.length > 0 || p.activate !== null || p.aliases.link.length > 0 || p.aliases.remove.length > 0;
 }
 
+/** Whether the plan puts a tool besides tsh in bin/ or takes one out. */
+export function changesTools(p: Plan): boolean {
+  return p.tools.link.length > 0 || p.tools.remove.length > 0;
+}
+
 /** Whether carrying out the plan would change anything: a dry run's exit 3 exactly when it would. */
 export function planChanges(p: Plan): boolean {
   return (
     changesTsh(p) ||
+    changesTools(p) ||
     (p.path?.length ?? 0) > 0 ||
     (p.config?.length ?? 0) > 0 ||
     p.prune.length > 0 ||
@@ -109,6 +126,8 @@ export function describePlan(p: Plan, where: { versionDir: (id: string) => strin
     lines.push(p.install.includes(g) ? `install tsh ${g.version} (${serves}) into ${where.versionDir(g.id)}` : `tsh ${g.version} is already installed (${serves})`);
   }
   if (p.activate) lines.push(`make tsh ${p.activate.version} the active tsh: ${where.bin("tsh")}${p.activate.from ? ` (now ${p.activate.from})` : ""}`);
+  for (const t of p.tools.link) lines.push(`put ${t} in ${where.bin(t)}`);
+  for (const t of p.tools.remove) lines.push(`remove ${where.bin(t)} (${t} is no longer asked for)`);
   for (const a of p.aliases.link) lines.push(`run tsh ${a.version} as ${where.bin(a.name)}`);
   for (const a of p.aliases.remove) lines.push(`remove ${where.bin(a)} (no cluster needs it now)`);
   if (p.path === null) lines.push("leave PATH alone, as asked");

@@ -3,7 +3,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Host } from "../host.js";
 import type { Layout } from "../core/layout.js";
-import type { Tool } from "../core/artifact.js";
+import { ALL_TOOLS, type ExtraTool, type Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
 import { fsError } from "../core/errors.js";
 import { exists, removeWithRetry, renameWithRetry, requireRealDir } from "../io/fsx.js";
@@ -13,7 +13,6 @@ import { selfInstallPath } from "../core/self.js";
 import { addPosixPath, removePosixPath, posixPathInstructions } from "./posix-path.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
 
-const ALL_TOOLS: Tool[] = ["tsh", "tctl"];
 
 /** Linux and macOS: bin/<tool> is a relative symlink into versions/<id>/, swapped by rename. */
 export function posixStrategy(host: Host): PlatformStrategy {
@@ -33,18 +32,20 @@ export function posixStrategy(host: Host): PlatformStrategy {
       return null;
     },
 
-    async activate(layout: Layout, record: VersionRecord) {
+    async activate(layout: Layout, record: VersionRecord, tools: readonly Tool[]) {
       await requireRealDir(layout.binDir);
-      for (const tool of ALL_TOOLS) {
-        const link = path.join(layout.binDir, tool);
-        const rel = record.tools[tool];
-        if (!rel) {
-          // A tool the new version lacks must not keep pointing at an old one.
-          await fsp.rm(link, { force: true });
-          continue;
-        }
-        await swapLink(link, path.posix.join("..", "versions", record.id, rel), host);
-      }
+      // A tool not asked for, or one the new version lacks, must not keep pointing at an old one.
+      for (const tool of ALL_TOOLS) await pointTool(layout, tool, tool === "tsh" || tools.includes(tool) ? record : null, host);
+    },
+
+    async setTool(layout: Layout, tool: ExtraTool, record: VersionRecord | null) {
+      await requireRealDir(layout.binDir);
+      await pointTool(layout, tool, record, host);
+    },
+
+    async linkedTools(layout: Layout) {
+      const present = await Promise.all(ALL_TOOLS.map((t) => exists(path.join(layout.binDir, t))));
+      return ALL_TOOLS.filter((_, i) => present[i]);
     },
 
     async linkAlias(layout: Layout, alias: string, record: VersionRecord | null) {
@@ -100,6 +101,17 @@ function toOutcome(r: { changed: boolean; edits: { file: string; action: string 
     created: r.edits.filter((e) => e.action === "created").map((e) => e.file),
     notes: [],
   };
+}
+
+/** bin/<tool> pointed at `record`'s copy, or removed when there is none (null, or a version without it). */
+async function pointTool(layout: Layout, tool: Tool, record: VersionRecord | null, host: Host): Promise<void> {
+  const link = path.join(layout.binDir, tool);
+  const rel = record?.tools[tool];
+  if (!record || !rel) {
+    await fsp.rm(link, { force: true });
+    return;
+  }
+  await swapLink(link, path.posix.join("..", "versions", record.id, rel), host);
 }
 
 /** A new link renamed over the old one, so bin/tsh is never missing, not even for an instant. */

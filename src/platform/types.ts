@@ -1,6 +1,6 @@
 import type { Host } from "../host.js";
 import type { Layout } from "../core/layout.js";
-import type { Tool } from "../core/artifact.js";
+import type { ExtraTool, Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
 import type { Edition } from "../core/ping.js";
 
@@ -22,8 +22,15 @@ export interface PathOutcome {
 export interface PlatformStrategy {
   /** The name of a tool's entry point in bin/: tsh, or tsh.exe. */
   binName(tool: Tool): string;
-  /** Makes `record` the active version: bin/ entries switched so no reader sees a gap. */
-  activate(layout: Layout, record: VersionRecord): Promise<void>;
+  /**
+   * Makes `record` the active version: the bin/ entries of tsh and of `tools` (those it holds)
+   * switched so no reader sees a gap, and every other tool's entry removed.
+   */
+  activate(layout: Layout, record: VersionRecord, tools: readonly Tool[]): Promise<void>;
+  /** Points one tool's bin/ entry (not tsh's) at `record`'s copy, or removes it for null, without a switch. */
+  setTool(layout: Layout, tool: ExtraTool, record: VersionRecord | null): Promise<void>;
+  /** The tools that have an entry in bin/ now. */
+  linkedTools(layout: Layout): Promise<Tool[]>;
   /**
    * Points bin/<alias> (tsh-<cluster>) at a version's tsh, or removes it for null. Returns whether
    * anything changed.

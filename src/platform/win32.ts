@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Host } from "../host.js";
 import { envGet, uniqueTag } from "../host.js";
 import { builtInRoot, type Layout } from "../core/layout.js";
-import type { Tool } from "../core/artifact.js";
+import { ALL_TOOLS, type ExtraTool, type Tool } from "../core/artifact.js";
 import type { VersionRecord } from "../io/store.js";
 import { fsError, systemError } from "../core/errors.js";
 import {
@@ -25,7 +25,6 @@ import { selfInstallPath } from "../core/self.js";
 import { regExeUserEnvironment, type UserEnvironment } from "./win32-registry.js";
 import type { PathOutcome, PlatformStrategy } from "./types.js";
 
-const ALL_TOOLS: Tool[] = ["tsh", "tctl"];
 const ACTIVE_MARKER = ".tshup-active";
 const PATH_NAME = "Path";
 const HOME_NAME = "TSHUP_HOME";
@@ -53,6 +52,16 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
     }));
   // A running tsh.exe goes into the root's trash, emptied by a later run once it has exited.
   const trashAside = (layout: Layout): ReplaceOptions => ({ pid: host.pid, moveAside: (file) => moveToTrash(layout, file, uniqueTag(host)) });
+  /** bin\<tool>.exe as a copy of `record`'s, or moved to the trash when there is none (null, or a version without it). */
+  async function placeTool(layout: Layout, tool: Tool, record: VersionRecord | null): Promise<void> {
+    const dest = path.join(layout.binDir, `${tool}.exe`);
+    const rel = record?.tools[tool];
+    if (!record || !rel) {
+      await moveToTrash(layout, dest, uniqueTag(host));
+      return;
+    }
+    await replaceExe(path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, trashAside(layout));
+  }
 
   async function readUserPath(): Promise<RegValue | null> {
     let v: RegValue | null;
@@ -179,20 +188,22 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       }
     },
 
-    async activate(layout: Layout, record: VersionRecord) {
+    async activate(layout: Layout, record: VersionRecord, tools: readonly Tool[]) {
       await requireRealDir(layout.binDir);
       await removeStaleCopies(layout.binDir);
-      for (const tool of ALL_TOOLS) {
-        const dest = path.join(layout.binDir, `${tool}.exe`);
-        const rel = record.tools[tool];
-        if (!rel) {
-          // A tool the new version lacks must not keep running an old one.
-          await moveToTrash(layout, dest, uniqueTag(host));
-          continue;
-        }
-        await replaceExe(path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, trashAside(layout));
-      }
+      // A tool not asked for, or one the new version lacks, must not keep running an old one.
+      for (const tool of ALL_TOOLS) await placeTool(layout, tool, tool === "tsh" || tools.includes(tool) ? record : null);
       await atomicWriteFile(path.join(layout.binDir, ACTIVE_MARKER), `${record.id}\n`);
+    },
+
+    async setTool(layout: Layout, tool: ExtraTool, record: VersionRecord | null) {
+      await requireRealDir(layout.binDir);
+      await placeTool(layout, tool, record);
+    },
+
+    async linkedTools(layout: Layout) {
+      const present = await Promise.all(ALL_TOOLS.map((t) => exists(path.join(layout.binDir, `${t}.exe`))));
+      return ALL_TOOLS.filter((_, i) => present[i]);
     },
 
     async linkAlias(layout: Layout, alias: string, record: VersionRecord | null) {
