@@ -145,6 +145,25 @@ for (const shell of Object.keys(SHELLS) as (keyof typeof SHELLS)[]) {
       }
     });
 
+    test("a TMPDIR where programs may not run (noexec) is refused with a hint, and nothing is left", async (t) => {
+      if (process.getuid?.() !== 0) throw new Error("this test mounts a noexec tmpfs and needs root (CI runs as root)");
+      publish("tshup-linux-x64", RECORDER);
+      const h = await home();
+      const noexec = path.join(h.home, "noexec");
+      await fsp.mkdir(noexec);
+      t.after(async () => {
+        spawnSync("umount", ["-l", noexec]);
+        await h.cleanup();
+      });
+      const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64m,noexec", "tmpfs", noexec], { encoding: "utf8" });
+      if (m.status !== 0) throw new Error(`mount -t tmpfs -o noexec failed (${m.stderr.trim()}); this test needs it`);
+      const r = await runScript(shell, script, [], { ...h.env, TMPDIR: noexec });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^tshup install: could not run \S+\/tshup-linux-x64: the file system of \S+ may not allow running programs \(mounted noexec\); nothing was installed\n  hint: point TMPDIR at a directory where programs may run/m);
+      assert.equal(fs.existsSync(path.join(h.home, "it-ran")), false, "it never ran");
+      assert.deepEqual(await fsp.readdir(noexec), [], "the download went with its temporary directory");
+    });
+
     test("an unknown processor or operating system is refused before anything is downloaded", async (t) => {
       const h = await home();
       t.after(h.cleanup);

@@ -100,4 +100,7 @@ actual=$(hash_of "$tmp/$file")
 chmod 755 "$tmp/$file"
 status=0
 "$tmp/$file" self install "$@" || status=$?
+# 126 is the shell's own "found but could not run": tshup's exit codes are 0 to 7, 130 and 143.
+[ "$status" -ne 126 ] ||
+    fail "could not run $tmp/$file: the file system of $tmp may not allow running programs (mounted noexec); nothing was installed" "point TMPDIR at a directory where programs may run, e.g. mkdir -p ~/.cache && curl -fsSL .../install.sh | TMPDIR=~/.cache sh"
 exit "$status"
