@@ -423,7 +423,7 @@ export function describeRequestError(err: unknown, url: string, proxy: string | 
   } else if (isTls) {
     out = networkError(
       `TLS verification failed for ${url}: ${reason}`,
-      "if your organisation intercepts TLS, pass its CA with --ca-file (or NODE_EXTRA_CA_CERTS); for the proxy only, --insecure skips verification",
+      "if your organisation intercepts TLS, pass its CA with --ca-file (or NODE_EXTRA_CA_CERTS); --insecure skips verification for the Teleport proxy only, never for downloads",
       err,
     );
   } else if (proxy && (withProxyItself || /proxy|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i.test(`${code} ${reason}`))) {
