@@ -267,7 +267,7 @@ export const COMMANDS = {
       [2, "usage: no self_update.base_url in the manifest"],
       [3, "--dry-run: it would update"],
       [4, "network: SHA256SUMS or the build not reachable or missing"],
-      [5, "verification: the build's hash does not match"],
+      [5, "verification: the build's hash does not match, or it does not answer --version within twice --timeout"],
       [7, "system: the lock not obtained in time, or the file not replaced"],
     ],
   },

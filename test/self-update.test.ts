@@ -11,11 +11,45 @@ import os from "node:os";
 import path from "node:path";
 import { startStandin, type Standin } from "./support/standin.js";
 import { runCli, snapshot, type CliVariant } from "./support/cli.js";
-import { BINARY, binarySkip, buildExecutable, EXE, SCRIPT, selfHome } from "./support/self.js";
+import { BINARY, binarySkip, buildExecutable, EXE, ROOT_SCRIPT, SCRIPT, selfHome } from "./support/self.js";
+import { SELF_MARKER } from "../src/core/self.js";
 
 const NAME = "tshup-linux-x64";
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const versionOf = (exe: string) => execFileSync(exe, ["--version"], { encoding: "utf8" }).trim();
+
+// One site for the whole file: the stand-in serves the self_update directory the manifest names.
+let standin: Standin;
+let tmp: string;
+let manifest: string;
+
+before(async () => {
+  tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "tshup-self-update-"));
+  standin = await startStandin();
+  manifest = path.join(tmp, "site.yaml");
+  await fsp.writeFile(manifest, `self_update:\n  base_url: ${standin.cdnUrl}/\n`);
+});
+after(async () => {
+  await standin?.close();
+  if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
+});
+
+/** Publishes `data` as the linux-x64 build, with a SHA256SUMS that says `hash` for it (its own by default). */
+function publish(data: Buffer | null, hash = data ? sha256(data) : "0".repeat(64), sums = true): void {
+  standin.removeArtifact(NAME);
+  standin.removeArtifact("SHA256SUMS");
+  if (data) standin.setArtifact(NAME, data, null);
+  if (sums) standin.setArtifact("SHA256SUMS", Buffer.from(`${"1".repeat(64)}  tshup-darwin-arm64\n${hash}  ${NAME}\n${"2".repeat(64)}  tshup-win-x64.exe\n`), null);
+}
+
+/** Whether a process runs; a zombie nobody has reaped yet (a container's init may not) has stopped. */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
 
 test("self update without a manifest naming self_update.base_url is exit 2 with the key in the hint", async (t) => {
   const h = await selfHome();
@@ -29,31 +63,12 @@ test("self update without a manifest naming self_update.base_url is exit 2 with 
 });
 
 describe("self update from a site's https directory", { skip: binarySkip() }, () => {
-  let standin: Standin;
-  let tmp: string;
   let next: Buffer;
-  let manifest: string;
   const nextCommit = "next-build";
 
   before(async () => {
-    tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "tshup-self-update-"));
     next = await fsp.readFile(await buildExecutable(path.join(tmp, "site"), nextCommit));
-    standin = await startStandin();
-    manifest = path.join(tmp, "site.yaml");
-    await fsp.writeFile(manifest, `self_update:\n  base_url: ${standin.cdnUrl}/\n`);
   });
-  after(async () => {
-    await standin?.close();
-    if (tmp) await fsp.rm(tmp, { recursive: true, force: true });
-  });
-
-  /** Publishes `data` as the linux-x64 build, with a SHA256SUMS that says `hash` for it (its own by default). */
-  function publish(data: Buffer | null, hash = data ? sha256(data) : "0".repeat(64), sums = true): void {
-    standin.removeArtifact(NAME);
-    standin.removeArtifact("SHA256SUMS");
-    if (data) standin.setArtifact(NAME, data, null);
-    if (sums) standin.setArtifact("SHA256SUMS", Buffer.from(`${"1".repeat(64)}  tshup-darwin-arm64\n${hash}  ${NAME}\n${"2".repeat(64)}  tshup-win-x64.exe\n`), null);
-  }
 
   /** A home whose ~/.local/bin/tshup is dist/bin's executable, put there by its own self install. */
   async function installedHome() {
@@ -193,5 +208,40 @@ describe("self update from a site's https directory", { skip: binarySkip() }, ()
       assert.deepEqual(await snapshot(h.home), before, `${what}: nothing changed`);
     }
     assert.equal(fs.existsSync(h.exe), true);
+  });
+});
+
+// These run the script form against a stable copy that is the bundled script (it carries the
+// marker), so they need no second build and run in the quick loop too.
+describe("self update failures leave nothing behind", { skip: process.platform === "win32" ? "POSIX shell builds" : false }, () => {
+  async function copiedHome() {
+    const h = await selfHome();
+    await fsp.mkdir(path.dirname(h.exe), { recursive: true });
+    await fsp.copyFile(ROOT_SCRIPT, h.exe);
+    await fsp.chmod(h.exe, 0o755);
+    return { ...h, env: { ...h.env, NODE_EXTRA_CA_CERTS: standin.caFile } };
+  }
+
+  test("a build whose --version never answers is stopped after twice --timeout, with what it started, and is exit 5", async (t) => {
+    const h = await copiedHome();
+    t.after(h.cleanup);
+    const pids = path.join(tmp, "pids");
+    // It carries the marker, so it is run; it starts a child of its own and waits on it for ever.
+    publish(Buffer.from(`#!/bin/sh\n# ${SELF_MARKER}\nsleep 300 &\necho $$ $! > ${pids}\nwait\n`));
+    const before = await snapshot(h.home);
+    const started = Date.now();
+    const r = await runCli(SCRIPT, ["self", "update", "--manifest", manifest, "--timeout", "1", "--json"], { env: h.env, timeoutMs: 60_000 });
+    const elapsed = (Date.now() - started) / 1000;
+    assert.equal(r.code, 5, r.stderr);
+    assert.equal(r.json.error.code, "verification");
+    const partial = path.join(path.dirname(h.exe), ".tshup.partial");
+    assert.equal(r.json.error.message, `${partial} gave no answer to --version within 2 s; it was stopped, with every process it started`);
+    assert.match(r.json.error.hint, /nothing was replaced; the build at https:\/\/127\.0\.0\.1:\d+\/tshup-linux-x64 is not a tshup for this machine/);
+    assert.match(r.json.error.hint, /run again with a longer --timeout \(the check waits twice that; now 2 s\)/);
+    assert.ok(elapsed < 20, `gave up in ${elapsed.toFixed(1)} s`);
+    const [shell, sleeper] = fs.readFileSync(pids, "utf8").trim().split(" ").map(Number) as [number, number];
+    assert.equal(running(shell), false, "the build is stopped");
+    assert.equal(running(sleeper), false, "and the process it started");
+    assert.deepEqual(await snapshot(h.home), before, "the copy is as it was; no partial is kept");
   });
 });

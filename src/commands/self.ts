@@ -208,7 +208,9 @@ async function replaceWithBuild(ctx: Context, run: { target: string; partial: st
   if ((await inspectExecutable(partial)).kind !== "tshup") {
     throw verificationError(`${url} matches SHA256SUMS but is not a tshup build (it lacks the mark every build carries); nothing was replaced`, `tell whoever publishes ${url}: it must be a file npm run dist wrote`);
   }
-  const next = await readSelfVersion(host, partial, `nothing was replaced; the build at ${url} is not a tshup for this machine: tell whoever publishes it`);
+  // As long as a small answer from the network may take (twice --timeout): a build that starts
+  // slowly on a busy machine gets the same patience, and a test need not wait a minute.
+  const next = await readSelfVersion(host, partial, `nothing was replaced; the build at ${url} is not a tshup for this machine: tell whoever publishes it`, 2 * opts.timeoutSeconds * 1000);
   addStep(report, "verify", "done", `sha256 matched and it runs: tshup ${showSelfVersion(next)}`);
   const was = current ? showSelfVersion(current) : "an unknown version";
   const keep = (why: string) => {

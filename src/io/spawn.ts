@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import type { Host } from "../host.js";
 import { parseTshVersionOutput } from "../core/version.js";
 import { verificationError } from "../core/errors.js";
@@ -68,16 +68,89 @@ export function parseLeafClusters(json: string): string[] {
 /**
  * Runs a tshup executable with `--version` alone (nothing else: whichever build it is, that does
  * only print) and reads its version line. `hint` says what to do when it does not run or is not
- * tshup, which depends on where the file came from.
+ * tshup, which depends on where the file came from. An answer must come within `waitMs`.
  */
-export async function readSelfVersion(host: Host, file: string, hint: string): Promise<SelfVersion> {
-  const output = await new Promise<string>((resolve, reject) => {
-    execFile(file, ["--version"], { env: host.env as NodeJS.ProcessEnv, timeout: 60_000, windowsHide: true, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(verificationError(`${file} does not run here: ${printable(stderr || err.message, 200)}`, hint));
-      else resolve(stdout);
+export async function readSelfVersion(host: Host, file: string, hint: string, waitMs: number): Promise<SelfVersion> {
+  let run: BoundedRun;
+  try {
+    run = await runBounded(host, file, ["--version"], { waitMs, maxBytes: 64 * 1024 });
+  } catch (err) {
+    throw verificationError(`${file} does not run here: ${printable((err as Error).message, 200)}`, hint);
+  }
+  const seconds = Math.round(waitMs / 1000);
+  if (run.outcome === "timeout") {
+    throw verificationError(
+      `${file} gave no answer to --version within ${seconds} s; it was stopped, with every process it started`,
+      `${hint}. If this machine is only slow or busy, run again with a longer --timeout (the check waits twice that; now ${seconds} s)`,
+    );
+  }
+  if (run.outcome === "too-much") throw verificationError(`${file} printed more than 64 KiB for --version; it was stopped`, hint);
+  if (run.code !== 0) {
+    const why = printable(run.stderr, 200) || (run.signal ? `killed by ${run.signal}` : `exit code ${run.code}`);
+    throw verificationError(`${file} does not run here: ${why}`, hint);
+  }
+  const v = parseSelfVersion(run.stdout);
+  if (!v) throw verificationError(`${file} printed ${JSON.stringify(printable(run.stdout, 80))} for --version, not tshup's "tshup <version> (<commit>)"`, hint);
+  return v;
+}
+
+export type BoundedRun =
+  | { outcome: "exited"; code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+  | { outcome: "timeout" }
+  | { outcome: "too-much" };
+
+/**
+ * Runs a program that must finish soon. Past `waitMs`, or past `maxBytes` of output, it is killed
+ * together with whatever it started: on POSIX it leads a process group of its own, which goes with
+ * SIGKILL; on Windows taskkill /T takes the tree. Killing only the direct child would leave a
+ * grandchild holding the output pipes, and the run would wait on them.
+ */
+export function runBounded(host: Host, file: string, args: string[], opts: { waitMs: number; maxBytes: number }): Promise<BoundedRun> {
+  const windows = host.platform === "win32";
+  return new Promise<BoundedRun>((resolve, reject) => {
+    const child = spawn(file, args, { env: host.env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: !windows, windowsHide: true });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let bytes = 0;
+    let settled = false;
+    const finish = (result: BoundedRun | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const stop = (why: "timeout" | "too-much") => {
+      killTree(child.pid, windows);
+      // A process that escaped the group may still hold the pipes: they are not waited for.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      finish({ outcome: why });
+    };
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > opts.maxBytes) return stop("too-much");
+      into.push(chunk);
+    };
+    child.stdout.on("data", collect(out));
+    child.stderr.on("data", collect(err));
+    const timer = setTimeout(() => stop("timeout"), opts.waitMs);
+    child.on("error", finish);
+    child.on("close", (code, signal) => {
+      finish({ outcome: "exited", code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
     });
   });
-  const v = parseSelfVersion(output);
-  if (!v) throw verificationError(`${file} printed ${JSON.stringify(printable(output, 80))} for --version, not tshup's "tshup <version> (<commit>)"`, hint);
-  return v;
+}
+
+function killTree(pid: number | undefined, windows: boolean): void {
+  if (pid === undefined) return;
+  if (windows) {
+    execFile("taskkill", ["/PID", String(pid), "/T", "/F"], { windowsHide: true }, () => {});
+    return;
+  }
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // The group is gone already.
+  }
 }

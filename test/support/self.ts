@@ -6,6 +6,8 @@ import { spawn } from "node:child_process";
 import { makeHome, ROOT, type CliVariant } from "./cli.js";
 
 export const BINARY = path.join(ROOT, "dist", "bin", "tshup-linux-x64");
+/** The bundled script: a tshup by its marker, so a test may plant it where a copy is expected. */
+export const ROOT_SCRIPT = path.join(ROOT, "dist", "tshup.cjs");
 export const SCRIPT: CliVariant = { name: "tshup.cjs", command: [process.execPath, path.join(ROOT, "dist", "tshup.cjs")] };
 export const EXE: CliVariant = { name: "tshup-linux-x64", command: [BINARY] };
 
