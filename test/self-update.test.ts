@@ -244,4 +244,19 @@ describe("self update failures leave nothing behind", { skip: process.platform =
     assert.equal(running(sleeper), false, "and the process it started");
     assert.deepEqual(await snapshot(h.home), before, "the copy is as it was; no partial is kept");
   });
+
+  test("a redirect to plain http is refused (exit 4) and leaves no .tshup.partial beside the copy", async (t) => {
+    const h = await copiedHome();
+    t.after(h.cleanup);
+    publish(Buffer.from(`#!/bin/sh\n# ${SELF_MARKER}\n`));
+    standin.setFault(NAME, { kind: "redirect", to: `${standin.cdnHttpUrl}/${NAME}` });
+    t.after(() => standin.clearFaults());
+    const before = await snapshot(h.home);
+    const r = await runCli(SCRIPT, ["self", "update", "--manifest", manifest, "--json"], { env: h.env });
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.json.error.code, "network");
+    assert.match(r.json.error.message, /redirected to plain http \(http:\/\/127\.0\.0\.1:\d+\/tshup-linux-x64\); tshup does not follow that$/);
+    assert.deepEqual(await fsp.readdir(path.dirname(h.exe)), ["tshup"]);
+    assert.deepEqual(await snapshot(h.home), before);
+  });
 });

@@ -135,8 +135,10 @@ async function selfUpdate(ctx: Context): Promise<number> {
   }
   await withSelfLock(ctx, target, async () => {
     const partial = selfWorkFiles(target, host).partial;
-    await downloadBuild(ctx, { url, name, sha256, partial });
+    // Whatever happens, nothing downloaded stays beside the copy (a refused redirect leaves an
+    // empty one): the directory is the user's ~/.local/bin, not a cache.
     try {
+      await downloadBuild(ctx, { url, name, sha256, partial });
       await replaceWithBuild(ctx, { target, partial, url, current });
     } finally {
       await removePartial(partial);
@@ -181,11 +183,10 @@ async function downloadBuild(ctx: Context, job: { url: string; name: string; sha
       now: host.now,
       maxBytes: MAX_EXECUTABLE_BYTES,
       onProgress: (p) => bar.update(p.received, p.total),
+      cutHint: "run tshup self update again; it downloads the build anew",
     });
   } catch (err) {
     if (err instanceof TshupError && err.notFound) {
-      // Nothing to resume: no empty .partial is left in the user's directory.
-      await removePartial(job.partial);
       throw networkError(`${job.url} is not there (HTTP 404), though SHA256SUMS beside it lists it`, `ask whoever runs ${path.posix.dirname(job.url)} to publish ${job.name} with SHA256SUMS`);
     }
     throw err;

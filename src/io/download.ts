@@ -30,6 +30,8 @@ export interface DownloadJob {
   now: () => number;
   /** More than this is not what was asked for: refused, and the partial file dropped. */
   maxBytes?: number;
+  /** What to do after a cut connection, for a caller that drops the partial file instead of resuming. */
+  cutHint?: string;
 }
 
 class RestartFromZero extends Error {}
@@ -212,7 +214,7 @@ async function attemptDownload(http: Http, job: DownloadJob): Promise<{ extracto
           if (DISK_ERRORS.has(String((err as { code?: string }).code))) throw fsError(err, "write", job.partialPath);
           if (err instanceof TshupError && err.code !== "network") throw err;
           const code = (err as { retryCode?: string; code?: string }).retryCode ?? (err as { code?: string }).code;
-          const wrapped = networkError(`downloading ${job.url} was cut off after ${offset} bytes: ${(err as Error).message}`, "run tshup again; it resumes where it stopped");
+          const wrapped = networkError(`downloading ${job.url} was cut off after ${offset} bytes: ${(err as Error).message}`, job.cutHint ?? "run tshup again; it resumes where it stopped");
           // Node words some cuts without a code: they are cuts all the same.
           const cut = /premature|aborted|socket|closed/i.test(String((err as Error).message));
           throw Object.assign(wrapped, { retryCode: isRetryableError(code) ? code : cut ? "ERR_STREAM_PREMATURE_CLOSE" : undefined });
