@@ -3,7 +3,7 @@
 // (`npm run dist -- --targets linux-x64`); TSHUP_TEST_BINARIES=0 skips them, saying so.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
@@ -150,6 +150,75 @@ describe("self install with the single executable", { skip: binarySkip() }, () =
     assert.equal((await fsp.stat(h.exe)).mode & 0o777, 0o755);
     assert.equal(fs.existsSync(path.join(h.home, ".profile")), false, "--no-modify-path: no startup file touched");
     assert.equal(fs.existsSync(h.root), false, "nor the root");
+  });
+
+  /**
+   * A home whose ~/.local/share is read-only: a read-only mount as root (who writes through any
+   * mode), else mode 0555. Undone before the home is removed.
+   */
+  async function readOnlyShareHome(t: { after: (fn: () => unknown) => void }) {
+    const h = await selfHome();
+    const share = path.join(h.home, ".local", "share");
+    await fsp.mkdir(share, { recursive: true });
+    const root = process.getuid?.() === 0;
+    t.after(async () => {
+      if (root) spawnSync("umount", ["-l", share]);
+      else await fsp.chmod(share, 0o755);
+      await h.cleanup();
+    });
+    if (root) {
+      const m = spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", share], { encoding: "utf8" });
+      if (m.status !== 0) throw new Error(`mount -t tmpfs -o ro failed (${m.stderr.trim()}); this test needs it when run as root`);
+    } else {
+      await fsp.chmod(share, 0o555);
+    }
+    return h;
+  }
+
+  test("a self install that cannot write its root (~/.local/share read-only) is exit 7 and takes back the copy it made", async (t) => {
+    const h = await readOnlyShareHome(t);
+    const before = await snapshot(h.home);
+    const r = await runCli(EXE, ["self", "install", "--json"], { env: h.env });
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.json.error.code, "system");
+    assert.match(r.json.error.message, new RegExp(`^could not create the directory ${h.root}: `));
+    assert.ok(r.json.error.hint);
+    assert.equal(fs.existsSync(h.exe), false, "the copy is gone");
+    assert.equal(fs.existsSync(path.dirname(h.exe)), false, "and ~/.local/bin, which this run made");
+    assert.deepEqual(await snapshot(h.home), before);
+  });
+
+  test("a failed self install leaves the tshup copy that was there working, byte for byte", async (t) => {
+    const h = await readOnlyShareHome(t);
+    await fsp.mkdir(path.dirname(h.exe), { recursive: true });
+    // The bundled script is tshup too (it carries the marker) and runs with the node on PATH.
+    await fsp.copyFile(path.join(ROOT, "dist", "tshup.cjs"), h.exe);
+    await fsp.chmod(h.exe, 0o700);
+    const env = { ...h.env, PATH: `${path.dirname(process.execPath)}:${h.env.PATH}` };
+    const was = execFileSync(h.exe, ["--version"], { env, encoding: "utf8" });
+    const before = await snapshot(h.home);
+    const r = await runCli(EXE, ["self", "install", "--json"], { env });
+    assert.equal(r.code, 7, r.stderr);
+    assert.equal(r.json.steps.find((s: any) => s.step === "rollback")?.status, "done", JSON.stringify(r.json.steps));
+    assert.deepEqual(await snapshot(h.home), before, "the previous copy has its bytes");
+    assert.equal((await fsp.stat(h.exe)).mode & 0o777, 0o700, "and its mode");
+    assert.deepEqual(await fsp.readdir(path.dirname(h.exe)), ["tshup"], "no copy, lock or second name is left beside it");
+    assert.equal(execFileSync(h.exe, ["--version"], { env, encoding: "utf8" }), was, "and it runs as before");
+  });
+
+  test("a self install whose state cannot be written puts the startup files and the root back as they were", async (t) => {
+    const h = await selfHome();
+    t.after(h.cleanup);
+    // tshup's root, as an earlier run left it, with a directory where state.json goes.
+    await fsp.mkdir(path.join(h.root, "state.json"), { recursive: true });
+    await fsp.writeFile(path.join(h.root, ".tshup-root"), "{}\n");
+    await fsp.writeFile(path.join(h.home, ".bashrc"), "# the user's own\nalias ll='ls -l'\n");
+    const before = await snapshot(h.home);
+    const r = await runCli(EXE, ["self", "install", "--json"], { env: h.env });
+    assert.equal(r.code, 7, r.stderr);
+    assert.match(r.json.error.message, /state\.json is a directory, not a regular file/);
+    assert.deepEqual(await snapshot(h.home), before, ".bashrc byte for byte; no .profile, env script or copy left");
+    assert.equal(fs.existsSync(path.dirname(h.exe)), false);
   });
 
   test("uninstall removes the copy self install made, and keeps a file there that is not tshup's", async (t) => {

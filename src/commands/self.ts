@@ -1,14 +1,17 @@
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { reportPaths, type Context } from "../context.js";
 import { uniqueTag } from "../host.js";
 import { COMMIT, VERSION } from "../build-info.js";
 import { addStep, dryRunExit, newReport } from "../core/report.js";
+import { ROOT_MARKER } from "../core/layout.js";
+import { printable } from "../core/format.js";
 import { TshupError, fsError, networkError, usageError, verificationError } from "../core/errors.js";
 import { compareVersions } from "../core/version.js";
 import { isSelfWorkName, parseSha256Sums, selfFileName, selfInstallPath, selfWorkFiles, showSelfVersion, type SelfVersion } from "../core/self.js";
 import { acquireRunLock } from "../io/lock.js";
-import { exists, hashFile, mkdirp, renameWithRetry, replaceExe, type ReplaceOptions } from "../io/fsx.js";
+import { atomicWriteFile, exists, hashFile, lstatOrNull, missingDirs, mkdirp, readFileIfExists, removeMadeDirs, renameWithRetry, replaceExe, type ReplaceOptions } from "../io/fsx.js";
 import { MAX_EXECUTABLE_BYTES, inspectExecutable, removeStaleSelfFiles } from "../io/self.js";
 import { readSelfVersion } from "../io/spawn.js";
 import { claimRoot } from "../io/root.js";
@@ -75,15 +78,35 @@ async function selfInstall(ctx: Context): Promise<number> {
     return dryRunResult(ctx, report.steps.length > 0);
   }
 
-  await withSelfLock(ctx, dest, async () => {
-    if (!copy) {
-      addStep(report, "copy", "skipped", samePlace ? `tshup already runs from ${dest}` : `${dest} already is this tshup (${showSelfVersion(RUNNING)})`);
-      return;
-    }
-    await replaceExe(source, dest, besideAside(ctx, dest));
-    addStep(report, "copy", "done", `${source} -> ${dest}${previous ? ` (was ${showSelfVersion(previous)})` : ""}`);
-  });
-  await putSelfOnPath(ctx, path.dirname(dest));
+  // A failure part-way takes back what this run made, newest first, and nothing that was there
+  // before: the file it replaced comes back byte for byte. The lock beside the copy is held until
+  // then, so no other run sees the copy come and go.
+  const undo: Undo = [];
+  const madeDirs = missingDirs(path.dirname(dest));
+  try {
+    await withSelfLock(ctx, dest, async () => {
+      let kept: string | null = null;
+      try {
+        if (!copy) {
+          addStep(report, "copy", "skipped", samePlace ? `tshup already runs from ${dest}` : `${dest} already is this tshup (${showSelfVersion(RUNNING)})`);
+        } else {
+          kept = await keepPrevious(ctx, dest);
+          await replaceExe(source, dest, besideAside(ctx, dest));
+          undo.push(async () => (kept ? renameWithRetry(kept, dest) : fsp.rm(dest, { force: true })));
+          addStep(report, "copy", "done", `${source} -> ${dest}${previous ? ` (was ${showSelfVersion(previous)})` : ""}`);
+        }
+        await putSelfOnPath(ctx, path.dirname(dest), undo);
+      } catch (err) {
+        await rollBack(ctx, undo);
+        throw err;
+      }
+      if (kept) await fsp.rm(kept, { force: true }).catch(() => {});
+    });
+  } catch (err) {
+    // Once the lock beside it is gone: a directory this run made holds nothing now.
+    await removeMadeDirs(madeDirs);
+    throw err;
+  }
   const fresh = report.steps.some((s) => s.step === "path" && s.status === "done");
   printOutcome(ctx, `tshup ${showSelfVersion(RUNNING)} is at ${show(ctx, dest)}${fresh ? "; open a new terminal to run it as tshup" : ""}`);
   return 0;
@@ -230,15 +253,64 @@ async function replaceWithBuild(ctx: Context, run: { target: string; partial: st
   report.self = { ...(report.self as object), version: showSelfVersion(next) };
 }
 
-async function putSelfOnPath(ctx: Context, dir: string): Promise<void> {
+/** What a failed self install runs, last first, to take back what it made. */
+type Undo = (() => Promise<unknown>)[];
+
+async function rollBack(ctx: Context, undo: Undo): Promise<void> {
+  if (undo.length === 0) return;
+  let failed = false;
+  for (const step of undo.reverse()) {
+    await step().catch((err) => {
+      failed = true;
+      addStep(ctx.report, "rollback", "failed", printable(`could not take back a change of this run: ${(err as Error).message}`, 300));
+    });
+  }
+  undo.length = 0;
+  if (!failed) addStep(ctx.report, "rollback", "done", "took back what this run had changed");
+}
+
+/**
+ * A second name for the file at `dest` (a hard link: the same bytes and mode, no copy), so that a
+ * failure after it is replaced can put it back; null when nothing is there. A work-file name: a
+ * run that is killed meanwhile leaves it for the next run to clear.
+ */
+async function keepPrevious(ctx: Context, dest: string): Promise<string | null> {
+  const st = lstatOrNull(dest);
+  if (!st || st.isDirectory()) return null;
+  const kept = `${selfWorkFiles(dest, ctx.host).asidePrefix}${uniqueTag(ctx.host)}`;
+  try {
+    await fsp.link(dest, kept);
+  } catch (err) {
+    // A file system without hard links: a copy with the same mode does as well.
+    if (!st.isFile()) throw fsError(err, "keep a second name for", dest);
+    try {
+      await fsp.copyFile(dest, kept, fs.constants.COPYFILE_EXCL);
+      await fsp.chmod(kept, st.mode & 0o7777);
+    } catch (copyErr) {
+      await fsp.rm(kept, { force: true }).catch(() => {});
+      throw fsError(copyErr, "keep a copy of", dest);
+    }
+  }
+  return kept;
+}
+
+async function putSelfOnPath(ctx: Context, dir: string, undo: Undo): Promise<void> {
   const { opts, layout, platform, report, host, feedback } = ctx;
   if (!opts.modifyPath) {
     addStep(report, "path", "skipped", `--no-modify-path: add ${dir} to PATH yourself`);
     return;
   }
+  const madeRoot = missingDirs(layout.root);
+  const marker = path.join(layout.root, ROOT_MARKER);
+  const hadMarker = lstatOrNull(marker) !== null;
+  undo.push(async () => {
+    if (!hadMarker) await fsp.rm(marker, { force: true });
+    await removeMadeDirs(madeRoot);
+  });
   await claimRoot(layout, host);
   const lock = await acquireRunLock(layout.lockPath, host, layout.lockPath, feedback.info);
   try {
+    undo.push(await restorerOfPathFiles(ctx));
     const outcome = await platform.addToPath(layout, { dryRun: false, withSelf: true });
     if (outcome.created.length > 0) {
       // So that uninstall may delete what it created, as after an install of tsh.
@@ -253,6 +325,25 @@ async function putSelfOnPath(ctx: Context, dir: string): Promise<void> {
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Puts the startup files and env scripts that adding to PATH would touch, and state.json, back as
+ * they are now: absent ones removed, others given their bytes again (through a dotfile manager's
+ * link, as they are written). The Windows Path is a registry value, not a file, and is not put back.
+ */
+async function restorerOfPathFiles(ctx: Context): Promise<() => Promise<void>> {
+  const { platform, layout } = ctx;
+  if (platform.windows) return async () => {};
+  const plan = await platform.addToPath(layout, { dryRun: true, withSelf: true });
+  const files = [...plan.edits.filter((e) => e.action !== "unchanged").map((e) => e.file), layout.statePath];
+  const before = await Promise.all(files.map(async (file) => ({ file, bytes: await readFileIfExists(file) })));
+  return async () => {
+    for (const { file, bytes } of before) {
+      if (bytes === null) await fsp.rm(file, { force: true });
+      else if (!(await readFileIfExists(file))?.equals(bytes)) await atomicWriteFile(file, bytes, { throughLinks: true });
+    }
+  };
 }
 
 /** Runs `work` holding the lock beside the executable: two runs never replace it at once, with or without a root. */

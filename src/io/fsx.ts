@@ -223,6 +223,23 @@ export async function atomicWriteFile(p: string, data: string | Buffer, opts: { 
   }
 }
 
+/** The directories mkdirp(dir) would create, deepest first: what a run that fails may take away again. */
+export function missingDirs(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; lstatOrNull(d) === null; d = path.dirname(d)) {
+    if (path.dirname(d) === d) break;
+    out.push(d);
+  }
+  return out;
+}
+
+/** Removes directories a run made (missingDirs), deepest first, each only while it is empty. */
+export async function removeMadeDirs(dirs: string[]): Promise<void> {
+  for (const d of dirs) {
+    if (!(await fs.rmdir(d).then(() => true, () => false))) return;
+  }
+}
+
 export async function mkdirp(dir: string, mode?: number): Promise<void> {
   try {
     await fs.mkdir(dir, { recursive: true, mode });
