@@ -75,9 +75,11 @@ describe("self install with the single executable", { skip: binarySkip() }, () =
     assert.equal(dry.code, 3, dry.stderr);
     assert.equal(dry.json.would_change, true);
     assert.deepEqual([...(await snapshot(h.home))], [], "a dry run writes nothing");
+    const planned = dry.json.steps.map((s: any) => /^created: (.*)$/.exec(s.detail)?.[1] ?? new RegExp(` to (${h.exe}) `).exec(s.detail)?.[1]);
 
     const r = await runCli(EXE, ["self", "install", "--json"], { env: h.env });
     assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(planned.sort(), [...(await snapshot(h.home)).keys()].sort(), "the dry run named every file the run made, the root's marker and state.json too");
     assert.equal(r.json.command, "self install");
     assert.equal(r.json.ok, true);
     assert.equal(r.json.changed, true);

@@ -74,7 +74,17 @@ async function selfInstall(ctx: Context): Promise<number> {
   const pathPlan = opts.modifyPath ? await platform.addToPath(layout, { dryRun: true, withSelf: true }) : null;
   if (opts.dryRun) {
     if (copy) addStep(report, "plan", "skipped", `copy ${source} to ${dest} (tshup ${showSelfVersion(RUNNING)}${previous ? `, replacing ${showSelfVersion(previous)}` : ""})`);
-    for (const e of pathPlan?.edits.filter((x) => x.action !== "unchanged") ?? []) addStep(report, "plan", "skipped", `${e.action.replace(/^would be /, "")}: ${e.file}`);
+    // A POSIX plan says "created", a Windows one "would be created".
+    const edits = (pathPlan?.edits ?? []).filter((x) => x.action !== "unchanged").map((e) => ({ ...e, action: e.action.replace(/^would be /, "") }));
+    const remembered = edits.length > 0 ? (await readState(layout)).createdFiles : [];
+    // What the real run writes in the root around the PATH edits: its marker first, state.json last.
+    const marker = path.join(layout.root, ROOT_MARKER);
+    if (opts.modifyPath && lstatOrNull(marker) === null) addStep(report, "plan", "skipped", `created: ${marker}`);
+    for (const e of edits) addStep(report, "plan", "skipped", `${e.action}: ${e.file}`);
+    const created = edits.filter((e) => e.action === "created").map((e) => e.file);
+    if (created.length > 0 && !created.every((f) => remembered.includes(f))) {
+      addStep(report, "plan", "skipped", `${lstatOrNull(layout.statePath) ? "updated" : "created"}: ${layout.statePath}`);
+    }
     return dryRunResult(ctx, report.steps.length > 0);
   }
 
