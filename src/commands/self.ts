@@ -114,7 +114,7 @@ async function selfInstall(ctx: Context): Promise<number> {
     });
   } catch (err) {
     // Once the lock beside it is gone: a directory this run made holds nothing now.
-    await removeMadeDirs(madeDirs);
+    removeMadeDirs(madeDirs);
     throw err;
   }
   const fresh = report.steps.some((s) => s.step === "path" && s.status === "done");
@@ -315,7 +315,7 @@ async function putSelfOnPath(ctx: Context, dir: string, undo: Undo): Promise<voi
   const hadMarker = lstatOrNull(marker) !== null;
   undo.push(async () => {
     if (!hadMarker) await fsp.rm(marker, { force: true });
-    await removeMadeDirs(madeRoot);
+    removeMadeDirs(madeRoot);
   });
   await claimRoot(layout, host);
   const lock = await acquireRunLock(layout.lockPath, host, layout.lockPath, feedback.info);

@@ -234,10 +234,8 @@ export function missingDirs(dir: string): string[] {
 }
 
 /** Removes directories a run made (missingDirs), deepest first, each only while it is empty. */
-export async function removeMadeDirs(dirs: string[]): Promise<void> {
-  for (const d of dirs) {
-    if (!(await fs.rmdir(d).then(() => true, () => false))) return;
-  }
+export function removeMadeDirs(dirs: string[]): void {
+  for (const d of dirs) if (!removeIfEmpty(d)) return;
 }
 
 export async function mkdirp(dir: string, mode?: number): Promise<void> {
@@ -271,13 +269,16 @@ export async function ensureWorkDir(dir: string, mode = 0o755): Promise<void> {
 /**
  * Removes a work directory that a run left empty, so a failed or finished run leaves no empty
  * husk; one still holding something (a partial download kept for resume), or a link planted in
- * its place (rmdir never follows one), stays. Synchronous, as a signal's cleanup must be.
+ * its place (rmdir never follows one), stays. Synchronous, as a signal's cleanup must be. Says
+ * whether it went.
  */
-export function removeIfEmpty(dir: string): void {
+export function removeIfEmpty(dir: string): boolean {
   try {
     fsSync.rmdirSync(dir);
+    return true;
   } catch {
     // Not empty, not there, or not ours to remove: it stays.
+    return false;
   }
 }
 

@@ -6,6 +6,9 @@ import { clusterNameProblem } from "../core/sshconfig.js";
 import { parseSelfVersion, type SelfVersion } from "../core/self.js";
 import { printable } from "../core/format.js";
 
+/** A first start can be slow (a cold disk, a virus scanner reading 100 MB), but not this slow. */
+const TSH_VERSION_WAIT_MS = 120_000;
+
 /**
  * Runs a freshly installed tsh once, as tsh's own updater does, and checks it is the version we
  * meant: a binary that cannot start here (wrong arch, missing libraries) is caught before it is
@@ -13,18 +16,18 @@ import { printable } from "../core/format.js";
  */
 export async function checkTshVersion(host: Host, binary: string, expected: string, artifact: string): Promise<void> {
   const env = { ...host.env, TELEPORT_TOOLS_VERSION: "off" } as NodeJS.ProcessEnv;
-  const output = await new Promise<string>((resolve, reject) => {
-    execFile(binary, ["version"], { env, timeout: 120_000, windowsHide: true }, (err, stdout, stderr) => {
-      if (err) {
-        reject(
-          verificationError(
-            `the tsh from ${artifact} does not run here: ${(stderr || err.message).trim().split("\n")[0]}`,
-            "the previous tsh stays active; check that the artifact matches this machine (platform, architecture, edition)",
-          ),
-        );
-      } else resolve(`${stdout}\n${stderr}`);
-    });
-  });
+  const hint = "the previous tsh stays active; check that the artifact matches this machine (platform, architecture, edition)";
+  const doesNotRun = (why: string) => verificationError(`the tsh from ${artifact} does not run here: ${why.trim().split("\n")[0]}`, hint);
+  let run: BoundedRun;
+  try {
+    run = await runBounded(host, binary, ["version"], { waitMs: TSH_VERSION_WAIT_MS, maxBytes: 64 * 1024, env });
+  } catch (err) {
+    throw doesNotRun((err as Error).message);
+  }
+  if (run.outcome === "timeout") throw doesNotRun(`tsh version gave no answer within ${TSH_VERSION_WAIT_MS / 1000} s; it was stopped, with every process it started`);
+  if (run.outcome === "too-much") throw doesNotRun("tsh version printed more than 64 KiB; it was stopped");
+  if (run.code !== 0) throw doesNotRun(run.stderr.trim() || (run.signal ? `killed by ${run.signal}` : `exit code ${run.code}`));
+  const output = `${run.stdout}\n${run.stderr}`;
   const got = parseTshVersionOutput(output);
   if (got !== expected) {
     throw verificationError(
@@ -105,10 +108,10 @@ export type BoundedRun =
  * SIGKILL; on Windows taskkill /T takes the tree. Killing only the direct child would leave a
  * grandchild holding the output pipes, and the run would wait on them.
  */
-export function runBounded(host: Host, file: string, args: string[], opts: { waitMs: number; maxBytes: number }): Promise<BoundedRun> {
+export function runBounded(host: Host, file: string, args: string[], opts: { waitMs: number; maxBytes: number; env?: NodeJS.ProcessEnv }): Promise<BoundedRun> {
   const windows = host.platform === "win32";
   return new Promise<BoundedRun>((resolve, reject) => {
-    const child = spawn(file, args, { env: host.env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: !windows, windowsHide: true });
+    const child = spawn(file, args, { env: opts.env ?? (host.env as NodeJS.ProcessEnv), stdio: ["ignore", "pipe", "pipe"], detached: !windows, windowsHide: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let bytes = 0;
