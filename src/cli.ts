@@ -31,8 +31,8 @@ export async function main(argv: string[], host: Host): Promise<number> {
       return 0;
     }
     if (opts.help) {
-      const { commandHelp, overview } = await import("./ui/help.js");
-      host.stdout.write(opts.help === "command" ? commandHelp(opts.command) : overview());
+      const { helpPage } = await import("./ui/help.js");
+      host.stdout.write(helpPage(opts.help, opts.command));
       return 0;
     }
     const { createContext } = await import("./context.js");
@@ -122,7 +122,8 @@ function reportFailure(host: Host, err: unknown, report: Report, json: boolean, 
   if (!failedStep) report.steps.push({ step: "error", status: "failed", detail: message });
   host.stderr.write(`tshup: error: ${message}\n`);
   if (hint) host.stderr.write(`  hint: ${hint}\n`);
-  if (verbose && err instanceof Error && err.stack) host.stderr.write(`${err.stack}\n`);
+  // A known failure is explained by its message and hint; a stack is for reporting a bug.
+  if (verbose && !known && err instanceof Error && err.stack) host.stderr.write(`${err.stack}\n`);
   if (json) host.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   return EXIT_CODES[code];
 }

@@ -281,6 +281,9 @@ export function commandSpec(command: Command): CommandSpec {
   return COMMANDS[command];
 }
 
+/** What each group of commands is for, on its page (`tshup self --help`). */
+export const GROUP_SUMMARIES: Readonly<Record<string, string>> = { self: "install tshup itself on PATH, and keep it updated" };
+
 /** What `tshup help` is, in the overview and in completions. */
 export const HELP_SUMMARY = "the overview, or a command's own page (also COMMAND --help)";
 

@@ -7,12 +7,15 @@ import { COMMAND_NAMES, FLAGS, OUTPUT_FLAGS, commandSpec, type Command, type Fla
 
 export type { Command } from "./commandline.js";
 
+export type HelpPage = { page: "overview" } | { page: "command" } | { page: "group"; group: string } | { page: "help" };
+
 /** One options object that every front end fills: flags, a manifest, the wizard. */
 export interface Options {
   command: Command;
   positionals: string[];
-  /** The overview of every command, or the page of the one named. */
-  help: "overview" | "command" | null;
+  /** Which help page to print instead of running: the overview, the named command's page, the page
+   *  of a group of commands (`tshup self --help`), or the page of `tshup help` itself. */
+  help: HelpPage | null;
   /** `tshup --version` without a value: tshup's own version. */
   showVersion: boolean;
   proxies: string[];
@@ -127,7 +130,7 @@ function unknownCommand(word: string, next: string | undefined): TshupError {
     const guess = next === undefined ? null : nearest(next, sub);
     return usageError(
       next === undefined ? `tshup ${word} needs a subcommand: ${sub.join(", ")}` : `unknown command "tshup ${word} ${next}"`,
-      `${guess ? `did you mean tshup ${word} ${guess}? ` : ""}tshup ${word} ${sub[0]} --help describes one`,
+      `${guess ? `did you mean tshup ${word} ${guess}? ` : ""}tshup ${word} --help lists them`,
     );
   }
   // A slip may hit a command's last word too: "update" for "self update".
@@ -150,17 +153,28 @@ function foreignFlag(raw: string, command: Command): TshupError {
   return usageError(`unknown flag ${raw} for ${show(command)}`, `${guess ? `did you mean --${guess}? ` : ""}${takes(command)}`);
 }
 
+/** The page for a word that is not a command by itself: a group's first word, or help. */
+function helpForWord(word: string): HelpPage | null {
+  if (word === "help") return { page: "help" };
+  return COMMAND_NAMES.some((c) => c.startsWith(`${word} `)) ? { page: "group", group: word } : null;
+}
+
 export function parseOptions(argv: string[]): Options {
   const { given, words, unknown } = scan(argv);
   const helpWord = words[0] === "help";
   if (helpWord) words.shift();
   const matched = words.length > 0 ? matchCommand(words) : null;
   const command: Command = matched?.command ?? "install";
+  const wantsHelp = helpWord || given.some((g) => g.flag === "help");
+  // Help needs nothing else to be right: the other flags are not checked.
+  if (wantsHelp && !matched && words.length === 1) {
+    const page = helpForWord(words[0]!);
+    if (page) return build(command, new Map(), [], { help: page, showVersion: false });
+  }
   if (unknown.length > 0) throw foreignFlag(unknown[0]!, command);
   if (words.length > 0 && !matched) throw unknownCommand(words[0]!, words[1]);
   const positionals = matched?.rest ?? [];
-  // Help needs nothing else to be right: the other flags are not checked.
-  if (helpWord || given.some((g) => g.flag === "help")) return build(command, new Map(), [], { help: matched ? "command" : "overview", showVersion: false });
+  if (wantsHelp) return build(command, new Map(), [], { help: { page: matched ? "command" : "overview" }, showVersion: false });
 
   // `--version` without a value, before any command, is tshup's own version (--json prints it as
   // a document); with a value, it pins tsh.

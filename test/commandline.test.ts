@@ -1,3 +1,4 @@
+import os from "node:os";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { FLAGS, type Command, type Flag } from "../src/commandline.js";
@@ -242,6 +243,21 @@ describe("help: an overview, and a page for each command", () => {
     });
   }
 
+  test("tshup self --help and tshup help self: the group's page; tshup help help: help's own", async () => {
+    const r = await runCli(variant, ["self", "--help"]);
+    const lines = pageLines(r, "tshup self --help");
+    for (const argv of [["help", "self"], ["self", "-h"], ["self", "--bogus", "--help"]]) assert.equal((await runCli(variant, argv)).stdout, r.stdout, argv.join(" "));
+    assert.match(lines[0]!, /^tshup self: /);
+    const commands = lines.slice(lines.indexOf("Commands:") + 1, lines.indexOf("", lines.indexOf("Commands:"))).flatMap((l) => /^  (self [a-z]+) /.exec(l)?.[1] ?? []);
+    assert.deepEqual(commands, Object.keys(OWN_FLAGS).filter((c) => c.startsWith("self ")));
+    const bare = await runCli(variant, ["self"]);
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stderr, "tshup: error: tshup self needs a subcommand: install, update\n  hint: tshup self --help lists them\n");
+    const help = pageLines(await runCli(variant, ["help", "help"]), "tshup help help");
+    assert.match(help[0]!, /^tshup help: /);
+    assert.ok(help.includes("Usage: tshup help [COMMAND]"));
+  });
+
   test("help wins over the rest of the line; a page for a command that does not exist is a typo", async () => {
     const r = await runCli(variant, ["list", "--keep", "2", "--help"]);
     assert.equal(r.code, 0, r.stderr);
@@ -283,3 +299,33 @@ for (const variant of cliVariants()) {
     assert.match(stderr, /^tshup: error: cannot write to stdout: ENOSPC[^\n]*\n {2}hint: [^\n]+\n$/);
   });
 }
+
+describe("--verbose: a stack only for a bug", () => {
+  test("a known failure is its message and hint, with or without --verbose", async () => {
+    const r = await runCli(cliVariants()[0]!, ["--bogus", "--verbose"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "tshup: error: unknown flag --bogus for tshup install\n  hint: tshup install --help lists its flags\n");
+  });
+
+  test("an internal error shows its stack with --verbose, and only then", async () => {
+    const { main } = await import("../src/cli.js");
+    const { testHost } = await import("./support/host.js");
+    const { Writable } = await import("node:stream");
+    for (const verbose of [false, true]) {
+      let stderr = "";
+      const host = testHost(os.tmpdir(), {
+        // The version line is the first thing written: failing it is a failure tshup did not foresee.
+        stdout: new Writable({ write: (_chunk, _enc, done) => done(new Error("write refused")) }) as never,
+        stderr: new Writable({ write: (chunk, _enc, done) => ((stderr += String(chunk)), done()) }) as never,
+      });
+      (host.stdout as unknown as { write: () => never }).write = () => {
+        throw new RangeError("stdout refused the version line");
+      };
+      const code = await main(["--version", ...(verbose ? ["--verbose"] : [])], host);
+      assert.equal(code, 1);
+      assert.match(stderr, /^tshup: error: internal error: stdout refused the version line\n  hint: this is a bug in tshup; please report it with the output of the same command run with --verbose\n/);
+      if (verbose) assert.match(stderr, /\nRangeError: stdout refused the version line\n +at /);
+      else assert.doesNotMatch(stderr, /\bat /);
+    }
+  });
+});

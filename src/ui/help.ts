@@ -1,4 +1,5 @@
-import { COMMAND_NAMES, ENVIRONMENT, EXITS, FLAGS, HELP_SUMMARY, commandSpec, type Command, type Flag, type FlagSpec } from "../commandline.js";
+import type { HelpPage } from "../options.js";
+import { COMMAND_NAMES, ENVIRONMENT, GROUP_SUMMARIES, EXITS, FLAGS, HELP_SUMMARY, commandSpec, type Command, type Flag, type FlagSpec } from "../commandline.js";
 import { EXIT_CODES } from "../core/errors.js";
 
 /** Help pages fit an 80-column terminal. */
@@ -98,4 +99,52 @@ export function commandHelp(command: Command): string {
     ...rows(exits, 7),
     "",
   ].join("\n");
+}
+
+/** `tshup self --help`: the commands of a group, each with its summary. */
+export function groupHelp(group: string): string {
+  const members = COMMAND_NAMES.filter((c) => c.startsWith(`${group} `));
+  return [
+    paragraph(`tshup ${group}: ${GROUP_SUMMARIES[group] ?? members.map((c) => `tshup ${c}`).join(", ")}`),
+    "",
+    `Usage: tshup ${group} ${members.map((c) => c.slice(group.length + 1)).join("|")} [flags]`,
+    "",
+    "Commands:",
+    ...rows(members.map((c) => [c, commandSpec(c).summary] as const)),
+    "",
+    paragraph(`tshup ${members[0]} --help (or tshup help ${members[0]}) shows one command's flags, examples and exit codes.`),
+    "",
+  ].join("\n");
+}
+
+/** `tshup help help`. */
+export function helpHelp(): string {
+  return [
+    paragraph(`tshup help: ${HELP_SUMMARY}`),
+    "",
+    "Usage: tshup help [COMMAND]",
+    "",
+    paragraph("Prints the overview of every command, flag, environment variable and exit code; with COMMAND, that command's own page. tshup COMMAND --help prints the same page. Help changes nothing and needs no network."),
+    "",
+    "Examples:",
+    "  tshup help",
+    "  tshup help self update",
+    "",
+    "Exit codes:",
+    ...rows([EXITS.find(([code]) => code === 0)!, EXITS.find(([code]) => code === EXIT_CODES.usage)!].map(([code, when]) => [`${code}`, when] as const), 7),
+    "",
+  ].join("\n");
+}
+
+export function helpPage(page: HelpPage, command: Command): string {
+  switch (page.page) {
+    case "overview":
+      return overview();
+    case "command":
+      return commandHelp(command);
+    case "group":
+      return groupHelp(page.group);
+    case "help":
+      return helpHelp();
+  }
 }
