@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { changeHeadline, makePlan, pendingWork, type PlanFacts } from "../src/core/plan.js";
 import { artifactCandidates, parseSidecar, versionId } from "../src/core/artifact.js";
 import { chooseVersion, actionFor } from "../src/core/choose.js";
 import { parsePing, type ClusterInfo } from "../src/core/ping.js";
@@ -348,4 +349,41 @@ test("compareVersions and major agree with the semver package on every pair of a
   }
   assert.throws(() => compareVersions("v1.2.3", "1.2.3"), /Invalid Version/);
   assert.throws(() => major("1.2"), /Invalid Version/);
+});
+
+test("the summary's first line and status's action say what the plan changes, no more", () => {
+  const primary = { id: "17.5.1", version: "17.5.1", clusters: ["main"], alias: null };
+  const legacy = { id: "16.4.3", version: "16.4.3", clusters: ["legacy"], alias: "tsh-legacy" };
+  const base: PlanFacts = {
+    groups: [primary],
+    installed: [{ id: "17.5.1", version: "17.5.1", hasTools: true }],
+    active: { id: "17.5.1", version: "17.5.1" },
+    tools: { wanted: ["tsh"], linked: ["tsh"] },
+    aliases: {},
+    rememberedAliases: [],
+    path: [],
+    config: [],
+    settings: [],
+    adopt: false,
+    keep: 3,
+    force: false,
+  };
+  const plan = (over: Partial<PlanFacts>) => makePlan({ ...base, ...over });
+  assert.equal(changeHeadline(plan({ installed: [], active: null }), null), "tsh 17.5.1 installed");
+  assert.equal(changeHeadline(plan({ installed: [], active: { id: "17.4.2", version: "17.4.2" } }), "17.4.2"), "tsh 17.5.1 installed (was 17.4.2)");
+  assert.equal(changeHeadline(plan({ active: { id: "17.4.2", version: "17.4.2" } }), "17.4.2"), "tsh 17.5.1 active again (was 17.4.2)");
+  assert.equal(changeHeadline(plan({ force: true }), "17.5.1"), "tsh 17.5.1 reinstalled");
+  const lacking = plan({ installed: [{ id: "17.5.1", version: "17.5.1", hasTools: false }], tools: { wanted: ["tsh", "tctl"], linked: ["tsh"] } });
+  assert.equal(changeHeadline(lacking, "17.5.1"), "tsh 17.5.1 reinstalled; tctl put in bin");
+  assert.equal(pendingWork(lacking), "install tsh 17.5.1 again (a tool asked for is missing from it), update the tools in bin");
+  const narrowed = plan({ tools: { wanted: ["tsh"], linked: ["tsh", "tctl"] } });
+  assert.equal(changeHeadline(narrowed, "17.5.1"), "tsh 17.5.1 kept; tctl taken out of bin");
+  assert.equal(pendingWork(narrowed), "update the tools in bin");
+  assert.equal(changeHeadline(plan({ settings: ["the Teleport user alice"] }), "17.5.1"), "tsh 17.5.1 kept; its setup brought up to date");
+  const split = plan({ groups: [primary, legacy] });
+  assert.equal(changeHeadline(split, "17.5.1"), "tsh 17.5.1 kept; tsh 16.4.3 installed for tsh-legacy");
+  assert.equal(pendingWork(split), "install tsh 16.4.3 for tsh-legacy, update aliases");
+  const rejoined = plan({ aliases: { "tsh-legacy": "16.4.3" }, rememberedAliases: ["tsh-legacy"] });
+  assert.equal(changeHeadline(rejoined, "17.5.1"), "tsh 17.5.1 kept; tsh-legacy removed");
+  assert.equal(pendingWork(rejoined), "update aliases");
 });

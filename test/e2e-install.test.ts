@@ -245,6 +245,14 @@ for (const variant of cliVariants()) {
       const settled = await runCli(variant, ["status", "--json"], { env: h.env });
       assert.equal(settled.code, 0, settled.stderr);
       assert.deepEqual(settled.json.plan.tools, { link: [], remove: [] });
+
+      // The summary's first line says what changed: only the tool, never a reinstall of tsh.
+      const text = (args: string[]) => runCli(variant, ["--proxy", proxy.addr, "--no-modify-path", ...args], { env: h.env });
+      const rewidened = await text(["--tools", "tsh,tctl"]);
+      assert.equal(rewidened.code, 0, rewidened.stderr);
+      assert.match(rewidened.stdout, /^✔ tsh 17\.5\.1 kept; tctl put in bin$/m);
+      const renarrowed = await text(["--tools", "tsh"]);
+      assert.match(renarrowed.stdout, /^✔ tsh 17\.5\.1 kept; tctl taken out of bin$/m);
     });
 
     test("a run that only changes a remembered choice, or adopts an earlier release's root, says so in plan and report", async (t) => {

@@ -66,7 +66,7 @@ export async function runInstall(ctx: Context): Promise<number> {
     for (const w of facts.configWarnings) feedback.warn(w);
     for (const line of planLines(ctx, plan)) addStep(report, "plan", "skipped", line);
     report.version = facts.active?.version ?? null;
-    return finish(ctx, clusters, facts.groups, interactive);
+    return finish(ctx, clusters, facts.groups, plan, interactive);
   }
   // What can be checked before the first change is: a run that would fail half-way fails here.
   await stage(ctx, "preflight", () => preflight(ctx, plan));
@@ -83,15 +83,15 @@ export async function runInstall(ctx: Context): Promise<number> {
   } finally {
     await lock.release();
   }
-  return finish(ctx, clusters, facts.groups, interactive);
+  return finish(ctx, clusters, facts.groups, plan, interactive);
 }
 
 /** The end of a run that did its job: which tsh serves each cluster, the summary, and (at a terminal) the offer to install tshup itself. */
-async function finish(ctx: Context, clusters: QueriedCluster[], groups: Group[], interactive: boolean): Promise<number> {
+async function finish(ctx: Context, clusters: QueriedCluster[], groups: Group[], plan: Plan, interactive: boolean): Promise<number> {
   const { report } = ctx;
   report.clusters = clusters.map((c) => clusterReport(c, groups.find((g) => g.clusters.includes(c))!.target.version));
   report.per_cluster = groups.flatMap((g) => g.clusters.map((c) => ({ proxy: c.proxy, cluster: c.cluster, version: g.target.version, tsh: tshPathFor(ctx, groups, c) })));
-  await printSummary(ctx, clusters);
+  await printSummary(ctx, clusters, plan);
   if (interactive) await (await import("./self.js")).offerSelfInstall(ctx);
   return 0;
 }
@@ -326,6 +326,6 @@ async function showDryRun(ctx: Context, clusters: QueriedCluster[], plan: Plan):
   report.plan = plan;
   report.clusters = clusters.map((c) => clusterReport(c, report.version));
   const code = dryRunExit(report, planChanges(plan));
-  await printSummary(ctx, clusters);
+  await printSummary(ctx, clusters, plan);
   return code;
 }

@@ -1,6 +1,6 @@
 import { reportPaths, type Context } from "../context.js";
 import { actionFor } from "../core/choose.js";
-import { changesTools, changesTsh, makePlan } from "../core/plan.js";
+import { changesTools, changesTsh, makePlan, pendingWork } from "../core/plan.js";
 import { clusterReport } from "../core/report.js";
 import { readLastRun } from "../io/store.js";
 import { TshupError } from "../core/errors.js";
@@ -62,8 +62,7 @@ export async function runStatus(ctx: Context): Promise<number> {
     for (const a of plan.aliases.remove) out(`alias:   ${a} would be removed`);
     for (const t of plan.tools.link) out(`tools:   ${t} would be put in bin`);
     for (const t of plan.tools.remove) out(`tools:   ${t} would be taken out of bin (no longer asked for)`);
-    const sameTsh = changesTools(plan) && !changesTsh(plan) ? "update the tools in bin" : "update aliases";
-    out(pending ? `action:  ${report.action === "none" ? sameTsh : `${report.action} to ${target.version}`} (run tshup)` : "action:  none, up to date");
+    out(pending ? `action:  ${report.action === "none" ? pendingWork(plan) : `${report.action} to ${target.version}`} (run tshup)` : "action:  none, up to date");
   }
   return pending ? 3 : 0;
 }

@@ -118,6 +118,45 @@ export function planChanges(p: Plan): boolean {
   );
 }
 
+/**
+ * What a run that carried out the plan did to tsh, in the summary's first line: a download, a
+ * switch, or only the entries around it (the tools in bin/, the aliases, PATH and config).
+ */
+export function changeHeadline(p: Plan, previous: string | null): string {
+  const primary = p.groups[0]!;
+  const fetched = p.install.includes(primary);
+  const around = [
+    ...p.tools.link.map((t) => `${t} put in bin`),
+    ...p.tools.remove.map((t) => `${t} taken out of bin`),
+    ...p.install.filter((g) => g !== primary).map((g) => `tsh ${g.version} installed for ${g.alias}`),
+    ...p.aliases.link.filter((a) => !p.install.some((g) => g.alias === a.name)).map((a) => `${a.name} now runs tsh ${a.version}`),
+    ...p.aliases.remove.map((a) => `${a} removed`),
+  ];
+  const what =
+    previous === null
+      ? "installed"
+      : p.activate && previous !== primary.version
+        ? `${fetched ? "installed" : "active again"} (was ${previous})`
+        : fetched || p.activate
+          ? "reinstalled"
+          : "kept";
+  const rest = around.length ? around.join(", ") : what === "kept" ? "its setup brought up to date" : "";
+  return `tsh ${primary.version} ${what}${rest ? `; ${rest}` : ""}`;
+}
+
+/** What status says a run of tshup would do, when it would not change the active version. */
+export function pendingWork(p: Plan): string {
+  const primary = p.groups[0]!;
+  const work = [
+    ...(p.install.includes(primary) ? [`install tsh ${primary.version} again (a tool asked for is missing from it)`] : []),
+    ...(p.activate ? [`make tsh ${p.activate.version} active again`] : []),
+    ...(changesTools(p) ? ["update the tools in bin"] : []),
+    ...p.install.filter((g) => g !== primary).map((g) => `install tsh ${g.version} for ${g.alias}`),
+    ...(p.aliases.link.length > 0 || p.aliases.remove.length > 0 ? ["update aliases"] : []),
+  ];
+  return work.join(", ");
+}
+
 /** The plan in words, one line per change (and what stays), for the wizard, --dry-run and the report. */
 export function describePlan(p: Plan, where: { versionDir: (id: string) => string; bin: (name: string) => string; binDir: string; file: (f: string) => string }): string[] {
   const lines: string[] = [];

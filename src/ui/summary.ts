@@ -1,10 +1,11 @@
 import type { Context } from "../context.js";
 import type { ClusterInfo } from "../core/ping.js";
 import { pathFor } from "../core/layout.js";
+import { changeHeadline, type Plan } from "../core/plan.js";
 import { loginCommand, manifestClusterFor } from "../commands/config.js";
 
 /** The few lines a person reads at the end: what happened, where tsh is, and what to type next. */
-export async function printSummary(ctx: Context, clusters: ClusterInfo[]): Promise<void> {
+export async function printSummary(ctx: Context, clusters: ClusterInfo[], plan: Plan): Promise<void> {
   const { report, opts, host, layout, platform } = ctx;
   if (opts.json || opts.quiet) return;
   const out = (s = "") => host.stdout.write(`${s}\n`);
@@ -20,8 +21,7 @@ export async function printSummary(ctx: Context, clusters: ClusterInfo[]): Promi
     out(`${ok} tsh ${report.version} is up to date (${clusters.map((c) => `${c.cluster || c.proxy} runs ${c.serverVersion}`).join(", ")})`);
     return;
   }
-  const verb = report.previous === null ? "installed" : report.previous === report.version ? "reinstalled" : `installed (was ${report.previous})`;
-  out(`${ok} tsh ${report.version} ${verb}`);
+  out(`${ok} ${changeHeadline(plan, report.previous)}`);
   const show = platform.display;
   out(`  tsh:  ${show(report.paths?.tsh ?? "")}`);
   const pathStep = report.steps.find((s) => s.step === "path");
