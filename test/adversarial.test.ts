@@ -728,7 +728,8 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       ] as const) {
         const r = await runCli(CLI, ["--json", ...args], { env: { ...w.env, ...env }, cwd: w.decoy });
         assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-        assert.match(r.json.error.message, /was not made by tshup/);
+        // The home and ~/.local are refused for what they are, the user's other directory for its missing marker.
+        assert.match(r.json.error.message, (args as readonly string[]).includes(".") ? /was not made by tshup \(it has no \.tshup-root\)/ : /(is your home directory|is a directory other programs share).*, so it cannot be tshup's root and uninstall touches nothing$/);
       }
       assert.deepEqual(await snapshot(w.home), before, "every file is still there, byte for byte");
     });
@@ -774,7 +775,7 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       ] as const) {
         const r = await runCli(CLI, ["--json", ...args], { env: { ...w.env, ...env } });
         assert.equal(r.code, 2, `${args.join(" ")} with ${JSON.stringify(env)}: ${r.stderr}`);
-        assert.match(r.json.error.message, args[0] === "uninstall" ? /was not made by tshup/ : /through a link/);
+        assert.match(r.json.error.message, /through a link/);
       }
       assert.deepEqual(await snapshot(realHome), before, "the real home keeps every byte");
     });
@@ -812,12 +813,20 @@ describe("adversarial: nothing hostile runs, nothing of the user's is lost", { c
       assert.match(r.stderr, /kept .*notes\.txt: tshup did not make it/);
       assert.ok(!fs.existsSync(path.join(w.root, "bin", "tsh")));
       assert.ok(!fs.existsSync(path.join(w.root, "versions", OLD)));
-      assert.ok(!fs.existsSync(path.join(w.root, ".tshup-root")));
+      assert.ok(fs.existsSync(path.join(w.root, ".tshup-root")), "a root that keeps the user's files keeps its marker, so the next run still knows it");
       assert.ok(!fs.existsSync(path.join(w.root, "state.json")));
       assert.deepEqual(fs.readdirSync(path.join(w.home, ".ssh")).sort(), ["config", "id_ed25519"], "tshup's ssh files and backup are gone, the key stays");
       assert.equal(fs.readFileSync(path.join(w.home, ".ssh", "config"), "utf8"), USER_SSH_CONFIG, "the user's ssh config has its own bytes back");
       assert.equal(fs.readFileSync(path.join(w.home, ".bashrc"), "utf8"), "# my bashrc\nalias ll='ls -l'\n");
       assert.deepEqual(await snapshot(w.decoy), outside);
+
+      // Run again: nothing of tshup's is left, which is no error, and the user's files stay.
+      const again = await runCli(CLI, ["uninstall", "--yes"], { env: w.env });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^Nothing to remove: nothing of tshup's is left in \S+; it keeps .*notes\.txt.*, which tshup did not make$/m);
+      userFiles.forEach((f, i) => assert.deepEqual(fs.readFileSync(f), bytes[i], `${f} keeps every byte`));
+      const dryAgain = await runCli(CLI, ["uninstall", "--dry-run", "--json"], { env: w.env });
+      assert.equal(dryAgain.code, 0, dryAgain.stderr);
     });
   });
 

@@ -7,6 +7,7 @@ import { usageError } from "../core/errors.js";
 import { acquireLock, lockTimeoutMs } from "../io/lock.js";
 import { readState } from "../io/store.js";
 import { requireOwnRoot, rootInventory, type RootEntry } from "../io/root.js";
+import { ROOT_MARKER } from "../core/layout.js";
 import { installedAndActive } from "./facts.js";
 import { selfDirIsOwn, selfWorkFiles } from "../core/self.js";
 
@@ -33,8 +34,11 @@ export async function runUninstall(ctx: Context): Promise<number> {
   const { removeTshupSshConfig } = await import("./config.js");
   const sshPlan = await removeTshupSshConfig(ctx, true, false);
   const inventory = rootExists ? await rootInventory(layout) : [];
-  const ours = inventory.filter((e) => e.ours);
   const foreign = inventory.filter((e) => !e.ours);
+  // A root that keeps what tshup did not make keeps its marker too, so that the next uninstall (or
+  // install) still knows it for tshup's instead of refusing it as a stranger's.
+  const markerPath = path.join(layout.root, ROOT_MARKER);
+  const ours = inventory.filter((e) => e.ours && !(foreign.length > 0 && e.path === markerPath));
   const { selfCopyInventory, withSelfLock } = await import("./self.js");
   const self = await selfCopyInventory(ctx);
   const planned = [
@@ -58,8 +62,12 @@ export async function runUninstall(ctx: Context): Promise<number> {
   }
   if (self.foreign) ctx.feedback.warn(`keeping ${show(self.foreign)}: tshup removes only its own executable there`);
   if (planned.length === 0) {
-    addStep(report, "root", "skipped", `nothing of tshup's to remove (${show(layout.root)} does not exist)`);
-    if (!opts.json && !opts.quiet) host.stdout.write(`Nothing to remove: tshup is not installed in ${show(layout.root)}\n`);
+    const why = rootExists ? `${show(layout.root)} holds only what tshup did not make` : `${show(layout.root)} does not exist`;
+    addStep(report, "root", "skipped", `nothing of tshup's to remove (${why})`);
+    for (const e of foreign) addStep(report, "keep", "skipped", `keep ${show(e.path)} (not made by tshup)`);
+    if (!opts.json && !opts.quiet) {
+      host.stdout.write(rootExists ? `Nothing to remove: nothing of tshup's is left in ${show(layout.root)}; it keeps ${foreign.map((e) => show(e.path)).join(", ")}, which tshup did not make\n` : `Nothing to remove: tshup is not installed in ${show(layout.root)}\n`);
+    }
     return 0;
   }
   if (!opts.yes && !canPrompt(host, opts)) {
