@@ -253,6 +253,17 @@ for (const variant of cliVariants()) {
       assert.match(rewidened.stdout, /^✔ tsh 17\.5\.1 kept; tctl put in bin$/m);
       const renarrowed = await text(["--tools", "tsh"]);
       assert.match(renarrowed.stdout, /^✔ tsh 17\.5\.1 kept; tctl taken out of bin$/m);
+      // A tool deleted by hand from its version is missing, whatever the version's record says:
+      // status says so, and the next run fetches the version again.
+      assert.equal((await text(["--tools", "tsh,tctl"])).code, 0);
+      await fsp.rm(path.join(h.root, "versions", "17.5.1", "tctl"));
+      const lacking = await runCli(variant, ["status"], { env: h.env });
+      assert.equal(lacking.code, 3, lacking.stderr);
+      assert.match(lacking.stdout, /^action: {2}install tsh 17\.5\.1 again \(a tool asked for is missing from it\) \(run tshup\)$/m);
+      const refetched = await text([]);
+      assert.equal(refetched.code, 0, refetched.stderr);
+      assert.match(refetched.stdout, /^✔ tsh 17\.5\.1 reinstalled$/m);
+      assert.ok(linkedToTctl(), "bin/tctl reaches a file again");
     });
 
     test("a run that only changes a remembered choice, or adopts an earlier release's root, says so in plan and report", async (t) => {

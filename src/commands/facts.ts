@@ -6,7 +6,7 @@ import type { Edition } from "../core/ping.js";
 import { hostOf } from "../core/proxyaddr.js";
 import { TshupError, usageError } from "../core/errors.js";
 import { rootKind } from "../io/root.js";
-import { dirHasEntries } from "../io/fsx.js";
+import { dirHasEntries, lstatOrNull } from "../io/fsx.js";
 import { listInstalled, readState, type State, type VersionRecord } from "../io/store.js";
 import type { PlanFacts } from "../core/plan.js";
 import { settingsAfter, settingsChanges } from "./settings.js";
@@ -44,8 +44,13 @@ export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: 
   return { version: choice.version, edition, fips, id: versionId(choice.version, edition, fips), artifact: first.name, kind: first.kind, candidates, choice };
 }
 
-export function hasTools(record: VersionRecord, tools: readonly Tool[]): boolean {
-  return tools.every((t) => Boolean(record.tools[t]));
+/** Whether a version holds every tool asked for: listed in its record, and still a file on disk. */
+export function hasTools(record: VersionRecord, tools: readonly Tool[], versionDir: string): boolean {
+  // A tool deleted by hand would leave bin/ pointing at nothing while status said all was well.
+  return tools.every((t) => {
+    const file = record.tools[t];
+    return Boolean(file) && lstatOrNull(path.join(versionDir, ...file!.split("/")))?.isFile() === true;
+  });
 }
 
 /** Clusters that share one tsh. The first group's version is `tsh`; the others get `tsh-<cluster>`. */
@@ -165,7 +170,7 @@ export async function gatherLocalFacts(
   const configWarnings = seeded?.warnings ?? [];
   const plan: PlanFacts = {
     groups: groups.map((g) => ({ id: g.target.id, version: g.target.version, clusters: g.clusters.map((c) => `${c.cluster || c.proxy} runs ${c.serverVersion}`), alias: g.alias })),
-    installed: have.installed.map((r) => ({ id: r.id, version: r.version, hasTools: hasTools(r, ctx.opts.tools) })),
+    installed: have.installed.map((r) => ({ id: r.id, version: r.version, hasTools: hasTools(r, ctx.opts.tools, path.join(layout.versionsDir, r.id)) })),
     active: have.active ? { id: have.active.id, version: have.active.version } : null,
     tools: { wanted: ctx.opts.tools, linked: linkedTools },
     aliases,
