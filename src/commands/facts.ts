@@ -7,8 +7,9 @@ import { hostOf } from "../core/proxyaddr.js";
 import { TshupError, usageError } from "../core/errors.js";
 import { rootKind } from "../io/root.js";
 import { dirHasEntries, lstatOrNull } from "../io/fsx.js";
-import { listInstalled, readState, type State, type VersionRecord } from "../io/store.js";
+import { listInstalled, readState, versionToolPath, type State, type VersionRecord } from "../io/store.js";
 import type { PlanFacts } from "../core/plan.js";
+import type { Layout } from "../core/layout.js";
 import { settingsAfter, settingsChanges } from "./settings.js";
 import type { QueriedCluster } from "./clusters.js";
 
@@ -45,11 +46,11 @@ export function resolveTarget(ctx: Context, clusters: QueriedCluster[], active: 
 }
 
 /** Whether a version holds every tool asked for: listed in its record, and still a file on disk. */
-export function hasTools(record: VersionRecord, tools: readonly Tool[], versionDir: string): boolean {
+export function hasTools(layout: Layout, record: VersionRecord, tools: readonly Tool[]): boolean {
   // A tool deleted by hand would leave bin/ pointing at nothing while status said all was well.
   return tools.every((t) => {
-    const file = record.tools[t];
-    return Boolean(file) && lstatOrNull(path.join(versionDir, ...file!.split("/")))?.isFile() === true;
+    const file = versionToolPath(layout, record, t);
+    return file !== null && lstatOrNull(file)?.isFile() === true;
   });
 }
 
@@ -170,7 +171,7 @@ export async function gatherLocalFacts(
   const configWarnings = seeded?.warnings ?? [];
   const plan: PlanFacts = {
     groups: groups.map((g) => ({ id: g.target.id, version: g.target.version, clusters: g.clusters.map((c) => `${c.cluster || c.proxy} runs ${c.serverVersion}`), alias: g.alias })),
-    installed: have.installed.map((r) => ({ id: r.id, version: r.version, hasTools: hasTools(r, ctx.opts.tools, path.join(layout.versionsDir, r.id)) })),
+    installed: have.installed.map((r) => ({ id: r.id, version: r.version, hasTools: hasTools(layout, r, ctx.opts.tools) })),
     active: have.active ? { id: have.active.id, version: have.active.version } : null,
     tools: { wanted: ctx.opts.tools, linked: linkedTools },
     aliases,

@@ -169,6 +169,12 @@ export async function readVersionRecord(versionDir: string): Promise<VersionReco
   }
 }
 
+/** Where `record`'s `tool` is inside its version directory, or null when the version has none. */
+export function versionToolPath(layout: Layout, record: VersionRecord, tool: Tool): string | null {
+  const rel = record.tools[tool];
+  return rel ? path.join(layout.versionsDir, record.id, ...rel.split("/")) : null;
+}
+
 /** Complete versions, newest first. */
 export async function listInstalled(layout: Layout): Promise<VersionRecord[]> {
   let names: string[];

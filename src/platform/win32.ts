@@ -19,7 +19,7 @@ import {
 } from "../core/winpath.js";
 import { atomicWriteFile, exists, lstatOrNull, readTextIfExists, removeWithRetry, replaceExe, requireRealDir, type ReplaceOptions } from "../io/fsx.js";
 import { tildify } from "../core/format.js";
-import { moveToTrash } from "../io/store.js";
+import { moveToTrash, versionToolPath } from "../io/store.js";
 import { selfCopyPresent } from "../io/self.js";
 import { selfInstallPath } from "../core/self.js";
 import { regExeUserEnvironment, type UserEnvironment } from "./win32-registry.js";
@@ -55,12 +55,12 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
   /** bin\<tool>.exe as a copy of `record`'s, or moved to the trash when there is none (null, or a version without it). */
   async function placeTool(layout: Layout, tool: Tool, record: VersionRecord | null): Promise<void> {
     const dest = path.join(layout.binDir, `${tool}.exe`);
-    const rel = record?.tools[tool];
-    if (!record || !rel) {
+    const source = record && versionToolPath(layout, record, tool);
+    if (!source) {
       await moveToTrash(layout, dest, uniqueTag(host));
       return;
     }
-    await replaceExe(path.join(layout.versionsDir, record.id, ...rel.split("/")), dest, trashAside(layout));
+    await replaceExe(source, dest, trashAside(layout));
   }
 
   async function readUserPath(): Promise<RegValue | null> {
@@ -219,7 +219,7 @@ export function win32Strategy(host: Host, deps: Win32Deps = {}): PlatformStrateg
       const current = (await readTextIfExists(marker))?.trim();
       if (current === record.id && (await exists(dest))) return false;
       await requireRealDir(layout.binDir);
-      await replaceExe(path.join(layout.versionsDir, record.id, ...record.tools.tsh!.split("/")), dest, trashAside(layout));
+      await replaceExe(versionToolPath(layout, record, "tsh")!, dest, trashAside(layout));
       await atomicWriteFile(marker, `${record.id}\n`);
       return true;
     },
