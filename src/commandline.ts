@@ -281,6 +281,11 @@ export function commandSpec(command: Command): CommandSpec {
   return COMMANDS[command];
 }
 
+/** The commands whose first word is `word` ("self" -> self install, self update); none for a command by itself. */
+export function commandsInGroup(word: string): Command[] {
+  return COMMAND_NAMES.filter((c) => c.startsWith(`${word} `));
+}
+
 /** What each group of commands is for, on its page (`tshup self --help`). */
 export const GROUP_SUMMARIES: Readonly<Record<string, string>> = { self: "install tshup itself on PATH, and keep it updated" };
 

@@ -3,7 +3,7 @@ import type { Tool } from "./core/artifact.js";
 import { isStrictVersion } from "./core/version.js";
 import { loginProblem, teleportUserProblem } from "./core/sshconfig.js";
 import { nearest } from "./core/suggest.js";
-import { COMMAND_NAMES, FLAGS, OUTPUT_FLAGS, commandSpec, type Command, type Flag, type FlagSpec } from "./commandline.js";
+import { COMMAND_NAMES, FLAGS, OUTPUT_FLAGS, commandSpec, commandsInGroup, type Command, type Flag, type FlagSpec } from "./commandline.js";
 
 export type { Command } from "./commandline.js";
 
@@ -124,7 +124,7 @@ function matchCommand(words: string[]): { command: Command; rest: string[] } | n
 }
 
 function unknownCommand(word: string, next: string | undefined): TshupError {
-  const group = COMMAND_NAMES.filter((c) => c.startsWith(`${word} `));
+  const group = commandsInGroup(word);
   if (group.length > 0) {
     const sub = group.map((c) => c.slice(word.length + 1));
     const guess = next === undefined ? null : nearest(next, sub);
@@ -156,7 +156,7 @@ function foreignFlag(raw: string, command: Command): TshupError {
 /** The page for a word that is not a command by itself: a group's first word, or help. */
 function helpForWord(word: string): HelpPage | null {
   if (word === "help") return { page: "help" };
-  return COMMAND_NAMES.some((c) => c.startsWith(`${word} `)) ? { page: "group", group: word } : null;
+  return commandsInGroup(word).length > 0 ? { page: "group", group: word } : null;
 }
 
 export function parseOptions(argv: string[]): Options {

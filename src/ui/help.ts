@@ -1,5 +1,5 @@
 import type { HelpPage } from "../options.js";
-import { COMMAND_NAMES, ENVIRONMENT, GROUP_SUMMARIES, EXITS, FLAGS, HELP_SUMMARY, commandSpec, type Command, type Flag, type FlagSpec } from "../commandline.js";
+import { COMMAND_NAMES, ENVIRONMENT, GROUP_SUMMARIES, EXITS, FLAGS, HELP_SUMMARY, commandSpec, commandsInGroup, type Command, type Flag, type FlagSpec } from "../commandline.js";
 import { EXIT_CODES } from "../core/errors.js";
 
 /** Help pages fit an 80-column terminal. */
@@ -103,7 +103,7 @@ export function commandHelp(command: Command): string {
 
 /** `tshup self --help`: the commands of a group, each with its summary. */
 export function groupHelp(group: string): string {
-  const members = COMMAND_NAMES.filter((c) => c.startsWith(`${group} `));
+  const members = commandsInGroup(group);
   return [
     paragraph(`tshup ${group}: ${GROUP_SUMMARIES[group] ?? members.map((c) => `tshup ${c}`).join(", ")}`),
     "",
@@ -131,7 +131,7 @@ export function helpHelp(): string {
     "  tshup help self update",
     "",
     "Exit codes:",
-    ...rows([EXITS.find(([code]) => code === 0)!, EXITS.find(([code]) => code === EXIT_CODES.usage)!].map(([code, when]) => [`${code}`, when] as const), 7),
+    ...rows([EXITS.find(([code]) => code === EXIT_CODES.ok)!, EXITS.find(([code]) => code === EXIT_CODES.usage)!].map(([code, when]) => [`${code}`, when] as const), 7),
     "",
   ].join("\n");
 }
