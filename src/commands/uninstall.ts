@@ -39,6 +39,9 @@ export async function runUninstall(ctx: Context): Promise<number> {
   // install) still knows it for tshup's instead of refusing it as a stranger's.
   const markerPath = path.join(layout.root, ROOT_MARKER);
   const ours = inventory.filter((e) => e.ours && !(foreign.length > 0 && e.path === markerPath));
+  const keepSteps = () => {
+    for (const e of foreign) addStep(report, "keep", "skipped", `keep ${show(e.path)} (not made by tshup)`);
+  };
   const { selfCopyInventory, withSelfLock } = await import("./self.js");
   const self = await selfCopyInventory(ctx);
   const planned = [
@@ -51,7 +54,7 @@ export async function runUninstall(ctx: Context): Promise<number> {
 
   if (opts.dryRun) {
     for (const line of planned) addStep(report, "plan", "skipped", line);
-    for (const e of foreign) addStep(report, "keep", "skipped", `keep ${show(e.path)} (not made by tshup)`);
+    keepSteps();
     if (self.foreign) addStep(report, "keep", "skipped", `keep ${show(self.foreign)}`);
     report.version = report.previous;
     if (!opts.json && !opts.quiet) {
@@ -64,7 +67,7 @@ export async function runUninstall(ctx: Context): Promise<number> {
   if (planned.length === 0) {
     const why = rootExists ? `${show(layout.root)} holds only what tshup did not make` : `${show(layout.root)} does not exist`;
     addStep(report, "root", "skipped", `nothing of tshup's to remove (${why})`);
-    for (const e of foreign) addStep(report, "keep", "skipped", `keep ${show(e.path)} (not made by tshup)`);
+    keepSteps();
     if (!opts.json && !opts.quiet) {
       host.stdout.write(rootExists ? `Nothing to remove: nothing of tshup's is left in ${show(layout.root)}; it keeps ${foreign.map((e) => show(e.path)).join(", ")}, which tshup did not make\n` : `Nothing to remove: tshup is not installed in ${show(layout.root)}\n`);
     }

@@ -145,15 +145,9 @@ export async function requireOwnRoot(layout: Layout, host: Host, command: string
   // A shared directory (a home, ~/.local) is never taken for tshup's, whatever marker or files in
   // it look like tshup's.
   const reason = kind === "absent" ? null : await rootSafetyProblem(layout, host);
-  if (reason) {
-    throw usageError(`${layout.root} ${reason}, so it cannot be tshup's root and ${command} touches nothing`, "check --prefix and TSHUP_HOME: they must name the directory tshup installed into");
-  }
-  if (kind === "foreign") {
-    throw usageError(
-      `${layout.root} was not made by tshup (it has no ${ROOT_MARKER}), so ${command} touches nothing`,
-      "check --prefix and TSHUP_HOME: they must name the directory tshup installed into",
-    );
-  }
+  const hint = "check --prefix and TSHUP_HOME: they must name the directory tshup installed into";
+  if (reason) throw usageError(`${layout.root} ${reason}, so it cannot be tshup's root and ${command} touches nothing`, hint);
+  if (kind === "foreign") throw usageError(`${layout.root} was not made by tshup (it has no ${ROOT_MARKER}), so ${command} touches nothing`, hint);
   return kind;
 }
 
