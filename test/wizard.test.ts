@@ -82,7 +82,10 @@ describe("the first-run wizard in a real terminal", () => {
     await term.waitFor(/Teleport proxy/);
     await term.type(nowhere);
     await term.keys("Enter");
-    const s = await term.waitFor(/Check the address and try again[\s\S]*Teleport proxy/, 60_000);
+    // The question comes back in two frames: with the last answer as its default, then with that
+    // answer put on the line to edit. Wait for the second.
+    const ready = new RegExp(`Check the address and try again[\\s\\S]*Teleport proxy[^\\n]*\\) ${nowhere.replace(/\./g, "\\.")}\\s*$`);
+    const s = await term.waitFor(ready, 60_000);
     assert.match(s, new RegExp(`could not reach https://${nowhere.replace(/\./g, "\\.")}/webapi/find: connect ECONNREFUSED`));
     assert.match(s, /Check the address and try again \(2 more tries\), or press Ctrl-C to stop\./);
     assert.match(s.slice(s.lastIndexOf("Teleport proxy")), new RegExp(`teleport\\.example\\.com\\) ${nowhere.replace(/\./g, "\\.")}\\s*$`), "the last answer stands ready to edit");
